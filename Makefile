@@ -1,0 +1,40 @@
+# Two commands: `make lab` opens the course, `make test` runs every test.
+# Both create .venv when it is missing and (re)install only when pyproject.toml or
+# requirements.lock changed since the last install.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Extra arguments for pip (for example: PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu").
+PIP_ARGS ?=
+# Extra arguments for pytest (for example: PYTEST_ARGS="-k minifw").
+PYTEST_ARGS ?=
+# Parallel pytest workers; notebooks dominate the run.
+WORKERS ?= auto
+LAB_ARGS ?=
+
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab test install lock clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_ARGS) -c requirements.lock -e ".[all]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nn-course)" >/dev/null
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS) lessons/00-setup-check.ipynb
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# Re-pin every package after changing pyproject.toml.
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^nn-course' > requirements.lock
+
+clean-venv:
+	rm -rf $(VENV)
