@@ -32,9 +32,10 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# Re-pin every package after changing pyproject.toml.
+# Re-pin every package after changing pyproject.toml (the local "+cpu" tag is dropped so the
+# same pin takes the default torch build elsewhere).
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^nn-course' > requirements.lock
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^nn-course' | sed 's/+cpu$$//' > requirements.lock
 
 clean-venv:
 	rm -rf $(VENV)

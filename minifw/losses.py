@@ -1,0 +1,126 @@
+"""Losses: `loss(pred, target) -> (mean_loss, grad_pred)`.
+
+The loss of a batch is the mean of the per-sample losses (the *cost*); the returned gradient
+is $\\partial\\, \\mathrm{cost} / \\partial\\, \\mathrm{pred}$, with the shape of `pred`, ready for
+`model.backward`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import log_softmax, sigmoid, softmax
+
+
+def _check_same_shape(name: str, pred: np.ndarray, target: np.ndarray) -> None:
+    if pred.shape != target.shape:
+        raise ValueError(f"{name}: expected target of the same shape as the predictions {pred.shape}, got {target.shape}")
+
+
+def check_labels(name: str, labels: np.ndarray, num_classes: int, batch: int) -> np.ndarray:
+    """Class indices as int64, checked: shape (N,), integers in [0, num_classes)."""
+    labels = np.asarray(labels)
+    if labels.shape != (batch,):
+        raise ValueError(f"{name}: expected class labels of shape ({batch},), got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind != "f" or not np.all(labels == np.round(labels)):
+            raise ValueError(f"{name}: expected integer class labels, got dtype {labels.dtype}")
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if bad.size:
+        raise ValueError(f"{name}: class labels must be in [0, {num_classes}), got {labels[bad[0]]} at index {bad[0]}")
+    return labels.astype(np.int64)
+
+
+class Loss:
+    """Base class: subclasses implement `__call__(pred, target) -> (float, ndarray)`."""
+
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSE(Loss):
+    """Mean squared error $\\frac{1}{n}\\sum (p - y)^2$ over all elements; gradient $\\frac{2}{n}(p - y)$."""
+
+    def __call__(self, pred, target):
+        _check_same_shape("MSE", pred, target)
+        diff = pred - target.astype(pred.dtype, copy=False)
+        return float(np.mean(diff ** 2)), (2 / diff.size) * diff
+
+
+class MAE(Loss):
+    """Mean absolute error $\\frac{1}{n}\\sum |p - y|$; gradient $\\frac{1}{n}\\,\\mathrm{sign}(p - y)$."""
+
+    def __call__(self, pred, target):
+        _check_same_shape("MAE", pred, target)
+        diff = pred - target.astype(pred.dtype, copy=False)
+        return float(np.mean(np.abs(diff))), np.sign(diff) / diff.size
+
+
+class BCEWithLogits(Loss):
+    """Binary cross-entropy on logits $z$ with targets $y \\in [0, 1]$:
+    $\\ell = \\max(z, 0) - zy + \\log(1 + e^{-|z|})$, which equals
+    $-y\\log\\sigma(z) - (1-y)\\log(1-\\sigma(z))$ without overflow. Gradient $(\\sigma(z) - y)/n$."""
+
+    def __call__(self, pred, target):
+        _check_same_shape("BCEWithLogits", pred, target)
+        z, y = pred, target.astype(pred.dtype, copy=False)
+        loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        return float(np.mean(loss)), (sigmoid(z) - y) / z.size
+
+
+class BCE(Loss):
+    """Binary cross-entropy on probabilities $p$: $-y\\log p - (1-y)\\log(1-p)$, with $p$ clipped to
+    $[\\epsilon, 1-\\epsilon]$; gradient $\\frac{1}{n}\\frac{p - y}{p(1-p)}$. Prefer `BCEWithLogits`."""
+
+    def __init__(self, eps: float = 1e-7):
+        self.eps = eps
+
+    def __call__(self, pred, target):
+        _check_same_shape("BCE", pred, target)
+        if np.any((pred < 0) | (pred > 1)):
+            raise ValueError("BCE: expected probabilities in [0, 1]; for logits use BCEWithLogits")
+        p = np.clip(pred, self.eps, 1 - self.eps)
+        y = target.astype(pred.dtype, copy=False)
+        loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        return float(np.mean(loss)), ((p - y) / (p * (1 - p)) / p.size).astype(pred.dtype, copy=False)
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy on logits (N, C) with class labels (N,):
+    $\\ell_i = -\\sum_c q_{ic} \\log \\mathrm{softmax}(z_i)_c$, the log-softmax computed stably.
+
+    With label smoothing $\\varepsilon$ the target is $q = (1-\\varepsilon)\\,\\mathrm{onehot}(y) + \\varepsilon / C$
+    (as in `torch.nn.CrossEntropyLoss(label_smoothing=...)`). Gradient $(\\mathrm{softmax}(z) - q) / N$.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0):
+        if not 0 <= label_smoothing <= 1:
+            raise ValueError(f"CrossEntropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
+    def __call__(self, pred, target):
+        if pred.ndim != 2:
+            raise ValueError(f"CrossEntropy: expected logits of shape (N, C), got {pred.shape}")
+        n, c = pred.shape
+        labels = check_labels("CrossEntropy", target, c, n)
+        q = np.full_like(pred, self.label_smoothing / c)
+        q[np.arange(n), labels] += 1 - self.label_smoothing
+        logp = log_softmax(pred)
+        loss = -(q * logp).sum() / n
+        return float(loss), (softmax(pred) - q) / n
+
+
+class NLL(Loss):
+    """Negative log-likelihood on log-probabilities (N, C): $\\ell_i = -\\log p_{i, y_i}$
+    (pair it with a log-softmax output). Gradient $-1/N$ at the true class, 0 elsewhere."""
+
+    def __call__(self, pred, target):
+        if pred.ndim != 2:
+            raise ValueError(f"NLL: expected log-probabilities of shape (N, C), got {pred.shape}")
+        n, c = pred.shape
+        labels = check_labels("NLL", target, c, n)
+        grad = np.zeros_like(pred)
+        grad[np.arange(n), labels] = -1 / n
+        return float(-pred[np.arange(n), labels].mean()), grad
