@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PIP_ARGS ?=
 # Extra arguments for pytest (for example: PYTEST_ARGS="-k minifw").
 PYTEST_ARGS ?=
-# Parallel pytest workers; notebooks dominate the run.
+# Parallel pytest workers (each notebook, each test file runs whole on one worker).
 WORKERS ?= auto
 LAB_ARGS ?=
 
@@ -30,7 +30,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS) lessons/00-setup-check.ipynb
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Re-pin every package after changing pyproject.toml (the local "+cpu" tag is dropped so the
 # same pin takes the default torch build elsewhere).
