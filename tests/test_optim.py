@@ -1,0 +1,213 @@
+"""minifw.optim against torch.optim: the same parameters and gradients give the same steps (float64)."""
+import inspect
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes
+
+from minifw.module import Module, Parameter
+from minifw.optim import SGD, Adagrad, Adam, Adamax, Optimizer, RMSprop
+
+TWINS = {SGD: torch.optim.SGD, Adagrad: torch.optim.Adagrad, RMSprop: torch.optim.RMSprop,
+         Adam: torch.optim.Adam, Adamax: torch.optim.Adamax}
+
+CASES = [
+    (SGD, {}),
+    (SGD, dict(lr=0.1, momentum=0.9)),
+    (SGD, dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.05)),
+    (SGD, dict(lr=0.1, momentum=0.8, nesterov=True)),
+    (SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (SGD, dict(lr=0.05, weight_decay=0.1)),
+    (Adagrad, {}),
+    (Adagrad, dict(lr=0.1, lr_decay=0.05, weight_decay=0.01, initial_accumulator_value=0.1, eps=1e-6)),
+    (RMSprop, {}),
+    (RMSprop, dict(centered=True)),
+    (RMSprop, dict(momentum=0.9, weight_decay=0.01)),
+    (RMSprop, dict(lr=1e-3, alpha=0.9, eps=1e-6, momentum=0.5, centered=True, weight_decay=0.1)),
+    (Adam, {}),
+    (Adam, dict(amsgrad=True)),
+    (Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    (Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.01)),
+    (Adamax, {}),
+    (Adamax, dict(lr=0.01, betas=(0.5, 0.9), eps=1e-6, weight_decay=0.05)),
+]
+IDS = [f"{cls.__name__}-{kw}" for cls, kw in CASES]
+SHAPES = [(3, 4), (4,), (2, 3, 2)]
+
+
+def problem(steps: int, seed: int = 0, dtype=np.float64):
+    """Initial parameters and a sequence of gradients whose scale changes from step to step."""
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[(rng.standard_normal(s) * rng.uniform(0.1, 3.0)).astype(dtype) for s in SHAPES]
+             for _ in range(steps)]
+    return init, grads
+
+
+def run_minifw(cls, kwargs, init, grads, new_lr=None):
+    params = [Parameter(w.copy()) for w in init]
+    opt = cls(params, **kwargs)
+    for t, gs in enumerate(grads):
+        if t == len(grads) // 2 and new_lr is not None:
+            opt.lr = new_lr
+        opt.zero_grad()
+        for p, g in zip(params, gs):
+            p.grad += g  # as a backward pass accumulates
+        opt.step()
+    return [p.data for p in params]
+
+
+def run_torch(cls, kwargs, init, grads, new_lr=None):
+    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in init]
+    opt = TWINS[cls](params, **kwargs)
+    for t, gs in enumerate(grads):
+        if t == len(grads) // 2 and new_lr is not None:
+            opt.param_groups[0]["lr"] = new_lr
+        for p, g in zip(params, gs):
+            p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    return [p.detach().numpy() for p in params]
+
+
+def max_diff(a, b):
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+
+
+def assert_same_moves(ours, theirs, init):
+    """Parameters within 1e-8, and the distances moved equal to 1e-10 relative (small steps too)."""
+    assert max_diff(ours, theirs) < 1e-8
+    for a, b, w in zip(ours, theirs, init):
+        np.testing.assert_allclose(a - w, b - w, rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls, kwargs", CASES, ids=IDS)
+def test_ten_steps_match_torch(cls, kwargs):
+    init, grads = problem(10)
+    assert_same_moves(run_minifw(cls, kwargs, init, grads), run_torch(cls, kwargs, init, grads), init)
+
+
+@pytest.mark.parametrize("cls, kwargs", [(SGD, dict(lr=0.1, momentum=0.9)), (Adagrad, dict(lr_decay=0.1)),
+                                         (RMSprop, dict(momentum=0.5)), (Adam, {}), (Adamax, {})])
+def test_lr_changed_mid_run_matches_torch(cls, kwargs):
+    """A schedule changes `opt.lr` between steps; torch changes `param_groups[0]["lr"]`."""
+    init, grads = problem(10, seed=1)
+    ours = run_minifw(cls, kwargs, init, grads, new_lr=0.003)
+    theirs = run_torch(cls, kwargs, init, grads, new_lr=0.003)
+    assert_same_moves(ours, theirs, init)
+
+
+@pytest.mark.parametrize("cls", list(TWINS))
+def test_defaults_match_torch(cls):
+    ours = inspect.signature(cls).parameters
+    theirs = inspect.signature(TWINS[cls]).parameters
+    for name, param in ours.items():
+        if name != "params":
+            assert param.default == theirs[name].default, f"{cls.__name__}.{name}"
+
+
+@pytest.mark.parametrize("cls, kwargs", CASES, ids=IDS)
+def test_step_reads_grad_and_updates_data_in_place(cls, kwargs):
+    init, grads = problem(3)
+    params = [Parameter(w.copy()) for w in init]
+    data_arrays = [p.data for p in params]
+    opt = cls(params, **kwargs)
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad[...] = g
+        opt.step()
+        for p, g in zip(params, gs):
+            np.testing.assert_array_equal(p.grad, g)
+    assert all(p.data is a for p, a in zip(params, data_arrays))
+    assert max_diff([p.data for p in params], init) > 0
+
+
+@pytest.mark.parametrize("cls, kwargs", CASES, ids=IDS)
+def test_float32_stays_float32_and_tracks_float64(cls, kwargs):
+    init, grads = problem(5, dtype=np.float32)
+    params = [Parameter(w.copy()) for w in init]
+    opt = cls(params, **kwargs)
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad[...] = g
+        opt.step()
+        opt.lr = np.float64(opt.lr)  # a float64 rate (as numpy math may give) must not upcast anything
+    assert all(p.data.dtype == np.float32 for p in params)
+    assert all(a.dtype == np.float32 for state in opt.state for a in state.values())
+    exact = run_minifw(cls, kwargs, [w.astype(np.float64) for w in init],
+                       [[g.astype(np.float64) for g in gs] for gs in grads])
+    assert max_diff([p.data for p in params], exact) < 1e-4
+
+
+def test_zero_grad_clears_gradients_in_place():
+    params = [Parameter(np.ones((2, 3))), Parameter(np.ones(3, dtype=np.float32))]
+    grad_arrays = [p.grad for p in params]
+    for p in params:
+        p.grad += 5.0
+    Adam(params).zero_grad()
+    assert all(p.grad is g and not g.any() for p, g in zip(params, grad_arrays))
+
+
+@given(shape=array_shapes(min_dims=0, max_dims=3, max_side=4),
+       dtype=st.sampled_from([np.float32, np.float64]),
+       case=st.sampled_from(CASES), seed=st.integers(0, 2**16))
+@settings(max_examples=40, deadline=None)
+def test_any_shape(shape, dtype, case, seed):
+    """Any shape and dtype: shape and dtype kept, gradient untouched, zero gradient without decay is a no-op."""
+    cls, kwargs = case
+    rng = np.random.default_rng(seed)
+    p = Parameter(rng.standard_normal(shape).astype(dtype))
+    q = Parameter(p.data.copy())  # its gradient stays zero
+    q_before = q.data.copy()
+    opt = cls([p, q], **kwargs)
+    p.grad[...] = rng.standard_normal(shape)
+    grad = p.grad.copy()
+    for _ in range(3):
+        opt.step()
+    np.testing.assert_array_equal(p.grad, grad)
+    assert p.data.shape == tuple(shape) and p.data.dtype == dtype and q.data.dtype == dtype
+    assert np.all(np.isfinite(p.data))
+    if not kwargs.get("weight_decay"):
+        np.testing.assert_array_equal(q.data, q_before)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda ps: SGD(ps, lr=-1), "SGD: lr must be >= 0, got -1"),
+    (lambda ps: SGD(ps, momentum=-0.5), "SGD: momentum must be >= 0, got -0.5"),
+    (lambda ps: SGD(ps, lr=0.1, nesterov=True), "SGD: nesterov=True needs momentum > 0 and dampening == 0"),
+    (lambda ps: SGD(ps, momentum=0.9, dampening=0.1, nesterov=True), "dampening=0.1"),
+    (lambda ps: SGD(ps, weight_decay=-1e-4), "SGD: weight_decay must be >= 0, got -0.0001"),
+    (lambda ps: Adagrad(ps, lr_decay=-1), "Adagrad: lr_decay must be >= 0, got -1"),
+    (lambda ps: Adagrad(ps, initial_accumulator_value=-1), "Adagrad: initial_accumulator_value must be >= 0"),
+    (lambda ps: Adagrad(ps, eps=-1), "Adagrad: eps must be >= 0"),
+    (lambda ps: RMSprop(ps, alpha=-0.1), "RMSprop: alpha must be >= 0, got -0.1"),
+    (lambda ps: RMSprop(ps, momentum=-1), "RMSprop: momentum must be >= 0"),
+    (lambda ps: Adam(ps, betas=(1.0, 0.999)), r"Adam: betas\[0\] must be in \[0, 1\), got 1.0"),
+    (lambda ps: Adam(ps, betas=(0.9, -0.1)), r"Adam: betas\[1\] must be in \[0, 1\), got -0.1"),
+    (lambda ps: Adam(ps, eps=-1e-8), "Adam: eps must be >= 0"),
+    (lambda ps: Adamax(ps, lr=float("nan")), "Adamax: lr must be >= 0, got nan"),
+    (lambda ps: Adamax(ps, weight_decay=-1), "Adamax: weight_decay must be >= 0"),
+    (lambda ps: Adam([]), "Adam: got an empty parameter list"),
+])
+def test_bad_hyper_parameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([Parameter(np.zeros(3))])
+
+
+def test_wrong_parameter_lists_are_rejected():
+    p = Parameter(np.zeros(2))
+    with pytest.raises(TypeError, match="SGD: parameter 1 is a ndarray, expected a minifw Parameter"):
+        SGD([p, np.zeros(2)])
+    with pytest.raises(ValueError, match="Adam: parameter 1 appears twice"):
+        Adam([p, p])
+    model = Module()
+    model.W = p
+    with pytest.raises(TypeError, match=r"RMSprop: expected a list of Parameters such as model.parameters\(\)"):
+        RMSprop(model)
+
+
+def test_base_class_has_no_rule():
+    with pytest.raises(NotImplementedError):
+        Optimizer([Parameter(np.zeros(2))], lr=0.1).step()
