@@ -30,6 +30,8 @@ class Linear(Module):
     Default initialization: He uniform for W (suits ReLU), zeros for b.
     """
 
+    can_skip_input_grad = True
+
     def __init__(self, in_features: int, out_features: int, init: str | initializers.Initializer = "he_uniform",
                  bias: bool = True, seed: int | np.random.Generator | None = None, dtype: type = np.float32):
         self.in_features, self.out_features = int(in_features), int(out_features)
@@ -47,12 +49,16 @@ class Linear(Module):
         self.cache = x
         return out.astype(x.dtype, copy=False)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Adds dL/dW and dL/db into the parameters' grads; returns dL/dx, or None when
+        `input_grad` is False (the first layer of a network: nothing upstream needs it)."""
         x = _cached(self)
         _check_grad(self, grad_out, (x.shape[0], self.out_features))
         self.W.grad += x.T @ grad_out          # dL/dW = x^T g
         if self.b is not None:
             self.b.grad += grad_out.sum(axis=0)  # dL/db = sum over the batch of g
+        if not input_grad:
+            return None
         return (grad_out @ self.W.data.T).astype(x.dtype, copy=False)  # dL/dx = g W^T
 
     def extra_repr(self) -> str:

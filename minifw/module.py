@@ -31,6 +31,8 @@ class Module:
     """Base class of every layer: parameters by name, train/eval mode, gradient bookkeeping."""
 
     training: bool = True
+    # True when `backward(grad_out, input_grad=False)` skips computing dL/dx (see Sequential.backward)
+    can_skip_input_grad: bool = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -155,10 +157,19 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Backward through every layer. With `input_grad=False` (what `Model` uses: the data
+        needs no gradient) a first layer that can skip computing dL/dx does so, and None is returned."""
+        for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
-        return grad_out
+        first = self.layers[0]
+        if not input_grad and first.can_skip_input_grad:
+            return first.backward(grad_out, input_grad=False)
+        return first.backward(grad_out)
+
+    @property
+    def can_skip_input_grad(self) -> bool:
+        return self.layers[0].can_skip_input_grad
 
     def __getitem__(self, i: int) -> Module:
         return self.layers[i]

@@ -57,7 +57,10 @@ class Model:
         optimizer.zero_grad()
         output = self.network.forward(x)
         loss, grad = self.loss(output, y)
-        self.network.backward(grad)
+        if self.network.can_skip_input_grad:
+            self.network.backward(grad, input_grad=False)  # the data needs no gradient
+        else:
+            self.network.backward(grad)
         if self.regularizer is not None:
             weights = weights_only(self.network)
             loss += self.regularizer(weights)

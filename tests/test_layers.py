@@ -300,3 +300,19 @@ def test_linear_matches_pytorch_for_any_shape(n, d_in, d_out):
 def test_batchnorm_gradients_for_any_shape(n, d):
     x = np.random.default_rng(n + 10 * d).normal(size=(n, d))
     check_module_gradients(_batchnorm(d).astype(np.float64), x)
+
+
+def test_first_layer_skips_the_input_gradient_only_when_asked():
+    net = mf.Sequential(mf.Linear(3, 4, seed=0), mf.ReLU(), mf.Linear(4, 2, seed=1))
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    net.forward(x)
+    assert net.backward(np.ones((5, 2), dtype=np.float32)).shape == (5, 3)
+    grads = {k: v.copy() for k, v in net.grads().items()}
+    net.zero_grad()
+    assert net.backward(np.ones((5, 2), dtype=np.float32), input_grad=False) is None
+    for name, g in net.grads().items():
+        np.testing.assert_array_equal(g, grads[name])
+    relu_first = mf.Sequential(mf.ReLU(), mf.Linear(3, 2))
+    relu_first.forward(x)
+    assert not relu_first.can_skip_input_grad
+    assert relu_first.backward(np.ones((5, 2), dtype=np.float32), input_grad=False).shape == (5, 3)
