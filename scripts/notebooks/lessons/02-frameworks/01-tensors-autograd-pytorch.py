@@ -1,0 +1,517 @@
+# %% [markdown]
+# # 02·01 · Tensors and autograd in PyTorch
+#
+# In part 1 you wrote every array operation and every backward pass yourself, in `minifw`.
+# PyTorch does the same two jobs for you: it stores numbers in **tensors** that can live on a
+# GPU, and it computes gradients **automatically** by recording what you did in a graph.
+# This notebook uses PyTorch's low-level API only; PyTorch Lightning comes in notebook 03.
+#
+# ## Objectives
+# After this notebook you can
+#
+# - make tensors from Python lists, numpy arrays and random generators, and read their
+#   `shape`, `dtype` and `device`;
+# - give real data the shapes PyTorch expects (a batch axis first, channels first);
+# - convert data types, move tensors to a GPU and back (`.to(device)`, `.cpu()`);
+# - compute with tensors: element-wise operations, matrix products, reductions and broadcasting;
+# - get gradients with `requires_grad`, `backward()` and `.grad`, and explain why `zero_grad` exists;
+# - read the graph PyTorch builds while your code runs (`grad_fn`);
+# - show that PyTorch's gradients of a small network equal `minifw`'s and `minifw.autograd`'s;
+# - explain what `torch.compile` and `torch.export` change (eager versus graph execution).
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+import minifw as mf
+
+torch.manual_seed(0)
+np.random.seed(0)
+device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+print("PyTorch", torch.__version__, "| device:", device)
+
+# %% [markdown]
+# ## 1. Tensors from lists, arrays and random numbers
+#
+# A tensor is an $n$-dimensional array of one data type. `torch.tensor` builds one from a Python
+# list or a numpy array (copying the numbers); `.numpy()` gives a numpy array back. The number of
+# axes is the tensor's *rank* (`.ndim`): a scalar has rank 0, a vector rank 1, a matrix rank 2.
+
+# %%
+a = torch.tensor([[1, 2, 3], [4, 5, 6]])           # from a nested list
+b = torch.tensor(np.linspace(0.0, 1.0, 5))          # from a numpy array
+s = torch.tensor(3.5)                               # a scalar
+print(a)
+print(b)
+print("ranks:", s.ndim, b.ndim, a.ndim)
+
+assert a.shape == (2, 3) and a.dtype == torch.int64   # Python ints become int64
+assert b.dtype == torch.float64                       # numpy's float64 is kept
+assert s.shape == () and s.dtype == torch.float32     # Python floats become float32
+assert np.array_equal(a.numpy(), [[1, 2, 3], [4, 5, 6]])
+
+# %% [markdown]
+# Tensors made by a function of their shape: zeros, ones, ranges and random numbers. A
+# `torch.Generator` with a fixed seed gives the same numbers on every run, like
+# `np.random.default_rng(0)`; `torch.manual_seed(0)` fixes the global generator that everything
+# else (layer initialization, shuffling) uses.
+
+# %%
+zeros, ones = torch.zeros(2, 3), torch.ones(3)
+steps = torch.arange(0, 10, 2)
+rng = torch.Generator().manual_seed(0)
+normal = torch.randn(1000, generator=rng)                   # N(0, 1)
+uniform = torch.rand(2, 2, generator=rng) * 2 - 1           # U(-1, 1)
+print(steps, "\n", uniform)
+
+assert steps.tolist() == [0, 2, 4, 6, 8]
+assert float(zeros.sum()) == 0.0 and float(ones.sum()) == 3.0
+assert abs(float(normal.mean())) < 0.1 and abs(float(normal.std()) - 1) < 0.1
+assert torch.equal(torch.randn(1000, generator=torch.Generator().manual_seed(0)), normal)  # reproducible
+
+# %% [markdown]
+# Unlike TensorFlow's, a PyTorch tensor is **mutable**, like a numpy array: `t[0, 0] = 100` works,
+# and methods ending in `_` (`add_`, `zero_`) change a tensor in place. `torch.from_numpy` does not
+# copy: the tensor and the array **share memory**, so changing one changes the other.
+
+# %%
+a[0, 0] = 100
+shared_array = np.zeros(3)
+shared = torch.from_numpy(shared_array)
+shared.add_(1)                                      # in place, on the tensor ...
+print(a[0], shared_array)
+
+assert int(a[0, 0]) == 100
+assert shared_array.tolist() == [1.0, 1.0, 1.0]     # ... and the numpy array changed too
+
+# %% [markdown]
+# ## 2. The shapes of real data
+#
+# The **first axis is the batch**: one row per example. The `digits` data set holds 1797 images
+# of $8 \times 8$ pixels, stored as rows of 64 numbers. The same numbers can be *viewed* as
+# images of shape $(8, 8)$, or as $(1, 8, 8)$: PyTorch's convolution layers expect
+# **channels first**, `(batch, channels, height, width)` (a colour image would have 3 channels).
+# `reshape` (or `view`) never changes the numbers, only how they are indexed.
+
+# %%
+X_digits, y_digits = mf.datasets.load_digits()
+X_tumours, y_tumours = mf.datasets.make_tumours(seed=0)
+
+flat = torch.tensor(X_digits)                      # (examples, features)
+images = flat.reshape(-1, 8, 8)                    # -1: "whatever is left"
+channels_first = images.unsqueeze(1)               # add a channel axis after the batch axis
+batch = flat[:32]                                  # a mini-batch: the first 32 rows
+print("flat", tuple(flat.shape), "| images", tuple(images.shape), "| channels first", tuple(channels_first.shape),
+      "| one batch", tuple(batch.shape), "| tumours", X_tumours.shape)
+
+assert flat.shape == (1797, 64) and images.shape == (1797, 8, 8) and channels_first.shape == (1797, 1, 8, 8)
+assert batch.shape == (32, 64) and X_tumours.shape == (300, 2)
+assert np.array_equal(images[5].numpy().ravel(), X_digits[5])          # same pixels, new view
+assert channels_first.squeeze(1).shape == images.shape                 # squeeze removes the length-1 axis
+
+fig, axes = plt.subplots(1, 8, figsize=(8, 1.3))
+for ax, image, label in zip(axes, images[:8], y_digits[:8]):
+    ax.imshow(image.numpy(), cmap="gray_r")
+    ax.set_title(int(label))
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# Other data follow the same rule, batch first: a batch of 16 sentences of 20 words, each word a
+# vector of 50 numbers, is `(16, 20, 50)`; a batch of 4 RGB photos of $224 \times 224$ pixels is
+# `(4, 3, 224, 224)` in PyTorch (TensorFlow puts the channels last: `(4, 224, 224, 3)`).
+
+# %% [markdown]
+# ## 3. Data types and devices
+#
+# Networks compute in `float32` (half the memory of `float64`, and what GPUs are fast at);
+# class labels are integers (`int64`, "long"). PyTorch **promotes** mixed types in arithmetic
+# (an `int64` plus a `float32` gives `float32`), but a layer's weights and its input must have
+# the same type. Mind data that comes from numpy, which defaults to `float64`: convert it with
+# `.float()` or `torch.tensor(..., dtype=torch.float32)`.
+
+# %%
+ints = torch.tensor([1, 2, 3])
+floats = torch.tensor([0.5, 0.5, 0.5])
+total = ints + floats                               # promoted to float32
+layer = torch.nn.Linear(3, 1)                       # float32 weights
+from_numpy = torch.tensor(np.ones((2, 3)))          # float64
+try:
+    layer(from_numpy)
+    mixed_ok = True
+except RuntimeError as err:
+    mixed_ok = False
+    print("RuntimeError:", err)
+out = layer(from_numpy.float())                     # convert explicitly: works
+
+assert total.dtype == torch.float32 and torch.allclose(total, torch.tensor([1.5, 2.5, 3.5]))
+assert not mixed_ok and out.shape == (2, 1) and out.dtype == torch.float32
+assert torch.tensor(np.ones(3), dtype=torch.float32).dtype == torch.float32   # ask for float32
+
+# %% [markdown]
+# Every tensor lives on a **device**: `cpu`, `cuda` (an NVIDIA GPU) or `mps` (Apple silicon).
+# PyTorch never moves data by itself: an operation needs all its tensors on the same device,
+# `.to(device)` moves a tensor (or a whole network), and `.numpy()` works only on the CPU, so a
+# result comes back with `.cpu().numpy()`. The `device` chosen in the first cell is the GPU when
+# there is one, so this notebook runs unchanged on both.
+
+# %%
+on_device = torch.randn(2, 2).to(device) @ torch.ones(2, 2, device=device)
+back = on_device.cpu().numpy()                      # .cpu() first: numpy arrays live in CPU memory
+print("computed on:", on_device.device, "| back on:", type(back).__name__)
+
+assert on_device.device.type == device and isinstance(back, np.ndarray) and back.shape == (2, 2)
+
+# %% [markdown]
+# ## 4. Operations and broadcasting
+#
+# `+ - * /` act element by element, `@` (or `torch.matmul`) is the matrix product
+# $(AB)_{ij} = \sum_k A_{ik} B_{kj}$, and reductions (`sum`, `mean`, `max`, `argmax`) work along
+# a dimension `dim` (numpy's `axis`).
+
+# %%
+A = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+B = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+print("A * B =\n", A * B, "\nA @ B =\n", A @ B)
+print("row sums", A.sum(dim=1), "| column means", A.mean(dim=0), "| arg-max per row", A.argmax(dim=1))
+
+assert torch.equal(A * B, torch.tensor([[0.0, 2.0], [3.0, 0.0]]))     # element-wise
+assert torch.equal(A @ B, torch.tensor([[2.0, 1.0], [4.0, 3.0]]))     # matrix product: swaps the columns
+assert A.sum(dim=1).tolist() == [3.0, 7.0]
+assert A.mean(dim=0).tolist() == [2.0, 3.0]
+
+# %% [markdown]
+# **Broadcasting** follows numpy's rule: align the shapes on the right; two axes fit when they
+# are equal or one of them is 1, and an axis of length 1 is stretched. So a column $(3, 1)$ plus
+# a row $(1, 4)$ is a $(3, 4)$ table, and subtracting the per-feature minimum `(64,)` from a
+# batch `(1797, 64)` subtracts it from every row: exactly what min-max scaling does,
+# $x' = (x - \min) / (\max - \min)$.
+
+# %%
+col = torch.tensor([[0.0], [10.0], [20.0]])   # (3, 1)
+row = torch.tensor([[1.0, 2.0, 3.0, 4.0]])    # (1, 4)
+table = col + row
+print(table)
+
+lo, hi = flat.min(dim=0).values, flat.max(dim=0).values               # (64,) each
+scaled = (flat - lo) / torch.clamp(hi - lo, min=1.0)                  # (1797, 64); clamp: constant pixels
+reference = mf.MinMaxScaler().fit_transform(X_digits)
+
+assert table.shape == (3, 4) and float(table[2, 3]) == 24.0
+assert float(scaled.min()) == 0.0 and float(scaled.max()) == 1.0
+assert np.allclose(scaled.numpy(), reference, atol=1e-6)              # the same as minifw's scaler
+
+# %% [markdown]
+# ## 5. Variables and gradients
+#
+# PyTorch has no separate variable type: any floating-point tensor created with
+# `requires_grad=True` is a leaf whose gradient PyTorch will compute. The weights of a network are
+# `torch.nn.Parameter`s, tensors with `requires_grad=True` that a module registers as its own. A
+# gradient-descent step $w \leftarrow w - \eta\, \partial L / \partial w$ changes a weight in place,
+# inside `torch.no_grad()` so that the update itself is not recorded.
+#
+# `y.backward()` computes $\partial y / \partial x$ for every leaf $x$ that `y` was computed from,
+# and stores it in `x.grad`. For $y = x^2 + 2x$ at $x = 3$: $\frac{dy}{dx} = 2x + 2 = 8$. A tensor
+# without `requires_grad` gets no gradient.
+
+# %%
+x = torch.tensor(3.0, requires_grad=True)
+c = torch.tensor(3.0)                              # a constant
+y = x**2 + 2 * x + c
+y.backward()
+print("dy/dx =", x.grad, "| constant:", c.grad)
+
+w = torch.nn.Parameter(torch.tensor(2.0))
+with torch.no_grad():
+    w -= 0.5 * x.grad                              # one step with learning rate 0.5
+print("parameter after one step:", w)
+
+assert float(x.grad) == 8.0 and c.grad is None
+assert w.requires_grad and w.item() == -2.0
+
+# %% [markdown]
+# The gradients of a loss with respect to several tensors come from one `backward()`. For the model
+# $\hat y = wx + b$ and the squared error $L = \frac1n \sum_i (\hat y_i - y_i)^2$:
+#
+# $$\frac{\partial L}{\partial w} = \frac2n \sum_i (\hat y_i - y_i)\, x_i, \qquad
+#   \frac{\partial L}{\partial b} = \frac2n \sum_i (\hat y_i - y_i).$$
+#
+# Only leaves keep their `.grad`; `retain_grad()` asks PyTorch to keep the gradient at an
+# intermediate result too.
+
+# %%
+xs = torch.tensor([1.0, 2.0, 3.0])
+ys = torch.tensor([2.0, 4.0, 7.0])
+w, b = torch.tensor(1.0, requires_grad=True), torch.tensor(0.0, requires_grad=True)
+pred = w * xs + b
+pred.retain_grad()                                 # also keep dL/dpred
+loss = ((pred - ys) ** 2).mean()
+loss.backward()
+dw, db = float(w.grad), float(b.grad)
+
+err = (pred - ys).detach().numpy()                 # detach: the values, without the graph
+assert np.isclose(dw, 2 * np.mean(err * xs.numpy())) and np.isclose(db, 2 * np.mean(err))
+assert np.allclose(pred.grad.numpy(), 2 * err / 3)
+print(f"dL/dw = {dw:.4f}, dL/db = {db:.4f}")
+
+# %% [markdown]
+# ## 6. The computational graph
+#
+# While your code runs, PyTorch builds a **computational graph**: every result that depends on a
+# tensor with `requires_grad` remembers the operation that made it (`grad_fn`) and, through it, its
+# inputs. `backward()` walks this graph from the loss back to the leaves and applies the chain rule
+# at every node, exactly what `minifw.autograd` does. Here is the graph of the loss above, walked
+# from `loss.grad_fn`, next to the graph `minifw.autograd` records for the same computation:
+
+# %%
+def graph_lines(fn, depth=0):
+    """The backward graph below `fn`, one node per line, inputs indented."""
+    lines = ["  " * depth + type(fn).__name__]
+    for child, _ in fn.next_functions:
+        if child is not None:
+            lines += graph_lines(child, depth + 1)
+    return lines
+
+
+torch_graph = graph_lines(loss.grad_fn)
+print("\n".join(torch_graph))
+
+from minifw.autograd import Tensor, format_graph
+
+w_mf, b_mf = Tensor(1.0, requires_grad=True, name="w"), Tensor(0.0, requires_grad=True, name="b")
+loss_mf = ((w_mf * Tensor(xs.numpy(), name="x") + b_mf - Tensor(ys.numpy(), name="y")) ** 2).mean()
+loss_mf.backward()
+print("\nminifw.autograd:\n" + format_graph(loss_mf))
+
+assert torch_graph[0].strip() == "MeanBackward0"
+assert sum(line.strip() == "AccumulateGrad" for line in torch_graph) == 2   # the two leaves w and b
+assert np.isclose(w_mf.grad, dw) and np.isclose(b_mf.grad, db)               # same gradients as PyTorch
+
+# %% [markdown]
+# ### A new graph on every run, and why `zero_grad` exists
+#
+# The graph is recorded **while the Python code runs** (a *dynamic* graph), so ordinary `if` and
+# `for` shape it: every run records only the branch it took. Here $f(x) = x^2$ for $x < 1$ and
+# $2x - 1$ for $x \ge 1$, so $f'(x) = 2x$, then $2$. Autograd follows the branch point by point:
+
+# %%
+def f(x):
+    return x**2 if x < 1 else 2 * x - 1
+
+
+points = np.linspace(-2, 3, 51).astype(np.float32)
+values, slopes = [], []
+for p in points:
+    x = torch.tensor(p, requires_grad=True)
+    y = f(x)
+    y.backward()
+    values.append(float(y))
+    slopes.append(float(x.grad))
+
+assert np.allclose(slopes, np.where(points < 1, 2 * points, 2.0))
+
+plt.figure(figsize=(5, 3))
+plt.plot(points, values, label="$f(x)$")
+plt.plot(points, slopes, "--", label="$f'(x)$ from autograd")
+plt.axvline(1, color="gray", lw=0.5)
+plt.legend()
+plt.xlabel("$x$")
+plt.show()
+
+# %% [markdown]
+# After `backward()` PyTorch frees the graph (a second `backward()` through it is an error; pass
+# `retain_graph=True` to keep it), and `backward()` **adds** into `.grad` instead of overwriting it,
+# as `minifw`'s layers add into `Parameter.grad`. Adding is what a tensor used twice needs (its two
+# contributions are summed), but it means the gradients of the previous batch are still there when
+# the next batch comes. That is why every training loop calls `optimizer.zero_grad()` (or sets
+# `.grad` to `None`) before `backward()`:
+
+# %%
+x = torch.tensor(3.0, requires_grad=True)
+for _ in range(3):
+    (x**2 + 2 * x).backward()                      # a new graph each time, same gradient 8
+print("after 3 backward calls without zeroing:", x.grad)
+accumulated = float(x.grad)
+x.grad = None                                      # what optimizer.zero_grad() does
+(x**2 + 2 * x).backward()
+
+y = x**2
+y.backward(retain_graph=True)                      # keep the graph ...
+y.backward()                                       # ... so a second pass works (and adds again)
+try:
+    y.backward()                                   # the graph is gone now
+    freed = False
+except RuntimeError:
+    freed = True
+
+assert accumulated == 3 * 8.0 and freed
+assert float(x.grad) == 8.0 + 2 * 6.0              # 8 after zeroing, then 2 * (2x) = 12 added
+
+# %% [markdown]
+# ## 7. The same gradient as minifw
+#
+# Now a whole network: `minifw`'s `Linear(4, 5) → ReLU → Linear(5, 3)` with the softmax
+# cross-entropy, on a batch of 8 random inputs. `minifw` computes the gradients with its
+# hand-written `backward` methods, `minifw.autograd` from the graph it records, and PyTorch from
+# its own graph of the same forward pass,
+#
+# $$z = \mathrm{relu}(xW_1 + b_1)\,W_2 + b_2, \qquad L = -\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i},$$
+#
+# all three with the same weights. In `float64` they agree to about 15 digits, the precision of
+# `float64` itself. (PyTorch's own
+# `nn.Linear` stores $W^\top$, shape `(out, in)`, and computes $xW^\top + b$; here we use plain
+# tensors to keep minifw's layout.)
+
+# %%
+from minifw.autograd import cross_entropy
+
+rng_np = np.random.default_rng(0)
+x_small = rng_np.standard_normal((8, 4))
+y_small = rng_np.integers(0, 3, size=8)
+
+# 1. minifw: hand-written backward passes
+net = mf.Sequential(mf.Linear(4, 5, seed=0), mf.ReLU(), mf.Linear(5, 3, seed=1)).astype(np.float64)
+net.zero_grad()
+loss_minifw, grad_logits = mf.CrossEntropy()(net.forward(x_small), y_small)
+net.backward(grad_logits)
+grads_minifw = {name: p.grad for name, p in net.named_parameters()}   # "0.W", "0.b", "2.W", "2.b"
+
+# 2. minifw.autograd: the same forward pass on Tensors
+ag = {name: Tensor(p.data.copy(), requires_grad=True) for name, p in net.named_parameters()}
+logits_ag = (Tensor(x_small) @ ag["0.W"] + ag["0.b"]).relu() @ ag["2.W"] + ag["2.b"]
+loss_ag = cross_entropy(logits_ag, y_small)
+loss_ag.backward()
+
+# 3. PyTorch
+params = {name: torch.tensor(p.data, requires_grad=True) for name, p in net.named_parameters()}
+hidden = torch.relu(torch.tensor(x_small) @ params["0.W"] + params["0.b"])
+logits = hidden @ params["2.W"] + params["2.b"]
+loss_torch = torch.nn.functional.cross_entropy(logits, torch.tensor(y_small))
+loss_torch.backward()
+
+print(f"loss: minifw {loss_minifw:.10f}, minifw.autograd {float(loss_ag.data):.10f}, PyTorch {float(loss_torch):.10f}")
+np.testing.assert_allclose(float(loss_ag.data), loss_minifw, rtol=1e-12)
+np.testing.assert_allclose(float(loss_torch), loss_minifw, rtol=1e-12)
+for name, grad in grads_minifw.items():
+    difference = max(np.max(np.abs(grad - ag[name].grad)), np.max(np.abs(grad - params[name].grad.numpy())))
+    print(f"{name:>4}: shape {grad.shape}, largest difference {difference:.1e}")
+    np.testing.assert_allclose(ag[name].grad, grad, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(params[name].grad.numpy(), grad, rtol=1e-12, atol=1e-14)
+
+# %% [markdown]
+# ## 8. Eager versus graph execution
+#
+# So far PyTorch ran **eagerly**: each line computes right away, and Python decides what runs
+# next. That is easy to debug, but every small operation pays Python's overhead, and no operation
+# can be fused with the next. **Graph execution** first captures a whole function as a graph of
+# operations, then runs (and optimizes) that graph.
+#
+# `torch.compile(fn)` does it in two stages: *TorchDynamo* reads the Python function as it runs and
+# captures the tensor operations as a graph, and a *backend* turns the graph into fast code (the
+# default backend, Inductor, generates C++ or GPU kernels). Generating code takes a while on the
+# first call (tens of seconds on a small CPU), so below we pass a small backend of our own that
+# only **shows** the captured graph and then runs it as it is. Here is a function of 300 small
+# operations:
+
+# %%
+captured = []
+
+
+def show_graph(graph_module, example_inputs):
+    """A torch.compile backend: keep the captured graph, run it unchanged."""
+    captured.append(graph_module)
+    return graph_module.forward
+
+
+def many_small_ops(x):
+    for _ in range(100):
+        x = torch.tanh(x) * 0.9 + 0.1    # a loop unrolled into the graph when captured
+    return x
+
+
+graph_fn = torch.compile(many_small_ops, backend=show_graph)
+x = torch.randn(10, 10, device=device)
+start = time.perf_counter()
+result = graph_fn(x)                     # first call: capture
+capture_s = time.perf_counter() - start
+nodes = [n for n in captured[0].graph.nodes if n.op == "call_function"]
+print(f"captured {len(nodes)} operations in {capture_s:.1f} s; the first ones:", [n.target.__name__ for n in nodes[:3]])
+
+assert torch.allclose(result, many_small_ops(x), atol=1e-6)       # same result
+assert len(captured) == 1 and len(nodes) == 300                   # tanh, *, + per iteration
+
+# %% [markdown]
+# **Capturing runs the Python code only once** per input shape and type; later calls reuse the
+# graph. Python decides things the graph cannot contain, so an `if` on a tensor's *value* splits
+# the capture into two graphs (a *graph break*): Python runs the `if`, then calls the graph of the
+# branch it took.
+
+# %%
+captured.clear()
+
+
+@torch.compile(backend=show_graph)
+def affine(x):
+    y = x @ torch.ones(3, 2, device=x.device) + 1.0
+    if y.sum() > 0:                      # depends on the data: a graph break
+        return 2 * y
+    return -y
+
+
+for _ in range(3):
+    affine(torch.ones(4, 3, device=device))
+print("graphs after 3 calls:", len(captured))
+for graph_module in captured:
+    print(graph_module.code.strip())
+
+assert len(captured) == 2                # before the `if`, and the branch taken; reused by calls 2 and 3
+
+# %% [markdown]
+# `torch.export` captures a whole model **ahead of time** into one graph of PyTorch's basic
+# (`aten`) operations, with no Python left in it, for deployment (mobile, servers, other
+# runtimes). It refuses data-dependent Python `if`s instead of breaking the graph.
+# (The older TorchScript, `torch.jit.trace` / `torch.jit.script`, did the same job; it is
+# deprecated in favour of `torch.compile` and `torch.export`.)
+
+# %%
+class TwoLayer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.out = torch.nn.Linear(4, 5), torch.nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.hidden(x)))
+
+
+model = TwoLayer()
+example = torch.randn(8, 4)
+exported = torch.export.export(model, (example,))
+ops = [str(n.target) for n in exported.graph.nodes if n.op == "call_function"]
+print(ops)
+
+assert ops == ["aten.linear.default", "aten.relu.default", "aten.linear.default"]
+assert torch.allclose(exported.module()(example), model(example))   # the graph computes the same
+
+# %% [markdown]
+# In practice: write and debug eagerly; when a model works, try `model = torch.compile(model)` for
+# speed (the gain is largest on a GPU), and `torch.export` when you ship a model.
+#
+# ## Try it
+# 1. Make a `(2, 3)` tensor from `np.arange(6)` and from `np.arange(6.0)`: which dtypes do you
+#    get, and what does `t.reshape(3, -1)` give? Which of the two shares memory with the array
+#    if you use `torch.from_numpy`?
+# 2. Compute $\frac{d}{dx}\sin(x)$ on a grid with one `backward()` (hint: `y.sum().backward()`)
+#    and check it against $\cos(x)$. Then get the second derivative with
+#    `torch.autograd.grad(..., create_graph=True)`.
+# 3. In section 7, replace `ReLU` by `Tanh` in `minifw` and `torch.relu` by `torch.tanh` (and
+#    `.relu()` by `.tanh()`): do the gradients still agree?
+# 4. In section 8, time `many_small_ops(x)` against `torch.compile(many_small_ops)(x)` with the
+#    default backend: how long does the first call take, and how fast are the later ones?
+# 5. Call `affine` with a `float64` input, and with a shape `(5, 3)`. How many graphs are there now?
+#
+# **Next:** `02-training-by-hand-pytorch.ipynb` trains models with autograd. The TensorFlow twin of
+# this notebook, `01-tensors-autograd-tensorflow.ipynb`, has the same sections; the labs in
+# `labs/` practise both.
