@@ -307,7 +307,8 @@ X_tr, X_val, X_te, y_tr, y_val, y_te = mf.train_val_test_split(X_digits, y_digit
 scaler = mf.MinMaxScaler().fit(X_tr)
 X_tr, X_val, X_te = scaler.transform(X_tr), scaler.transform(X_val), scaler.transform(X_te)
 print("train", X_tr.shape, " validation", X_val.shape, " test", X_te.shape)
-assert X_digits.shape == (1797, 64) and len(X_tr) + len(X_val) + len(X_te) == 1797
+assert X_digits.shape == (1797, 64) and X_digits.min() == 0 and X_digits.max() == 16
+assert len(X_tr) + len(X_val) + len(X_te) == 1797
 assert X_tr.min() == 0 and X_tr.max() == 1
 
 fig, axes = plt.subplots(1, 10, figsize=(12, 1.6))
