@@ -59,4 +59,4 @@ assert history["accuracy"][-1] > 0.95
 # ## Try it
 # 1. Change `noise=0.1` to `noise=0.3`: how far does the accuracy fall?
 # 2. Remove the `ReLU()`: why can the network no longer separate the moons?
-# 3. Next: `lessons/01-numpy/01-tensors.ipynb`.
+# 3. Next: `lessons/01-numpy/01-tensors-forward-pass.ipynb`.
