@@ -69,7 +69,7 @@ assert np.isclose(mf.MSE()(pred, targets)[0], np.mean((pred - targets) ** 2))
 assert np.isclose(mf.MAE()(pred, targets)[0], np.mean(np.abs(pred - targets)))
 
 # %% [markdown]
-# One outlier drags the MSE fit from about 3 to 22; the MAE fit stays at the median.
+# One outlier drags the MSE fit to 22, far from every other target; the MAE fit stays at the median, 3.
 #
 # For classification, why cross-entropy and not the squared error between the probability and the
 # label? Take one binary example with label $y = 1$ and a confidently wrong logit $z = -6$, so
@@ -217,6 +217,9 @@ wrong = model.evaluate(mf.StandardScaler().fit_transform(X_old), y_old)["accurac
 print(f"{older.sum()} test patients aged 60+: accuracy {right:.3f} with the training scaler, "
       f"{wrong:.3f} with a scaler fitted on them")
 assert right > wrong + 0.05
+clinic = mf.StandardScaler().fit(X_old)
+print(f"mean age: training set {standard.mean_[1]:.1f}, clinic {clinic.mean_[1]:.1f}")
+assert 50 < standard.mean_[1] < 60 and 70 < clinic.mean_[1] < 80
 
 # %% [markdown]
 # Worse, at prediction time you often have **one** example. A scaler fitted on a single row has mean =
@@ -230,6 +233,8 @@ correct = mf.softmax(model.predict(standard.transform(X_test[:10])))[:, 1]
 print("P(malignant), scaler refitted per patient:", one_at_a_time.round(3))
 print("P(malignant), training scaler:            ", correct.round(3))
 assert np.ptp(one_at_a_time) == 0 and np.ptp(correct) > 0.5
+single = mf.StandardScaler().fit(X_test[:1])
+assert np.all(single.std_ == 1) and np.all(single.transform(X_test[:1]) == 0)
 
 # %% [markdown]
 # **Mistake 2: fitting the scaler on all data before splitting** (a *leak*). The test set stands in for
