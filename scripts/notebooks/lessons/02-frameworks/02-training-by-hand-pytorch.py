@@ -1,0 +1,593 @@
+# %% [markdown]
+# # 02·02 · Training by hand in PyTorch
+#
+# `minifw.Model.fit` hid the training loop from you. Here you write it yourself, with PyTorch's
+# tools: autograd gives the gradients, `torch.optim` applies the update, `DataLoader` cuts the data
+# into batches and `torch.nn` holds the layers and losses. Every training loop, in every
+# framework, is these four lines repeated: **forward, loss, gradients, update**.
+
+# %% [markdown]
+# ## Objectives
+# After this notebook you can
+#
+# - fit a linear regression with a hand-written gradient-descent loop and check it against the
+#   exact least-squares solution;
+# - feed data in shuffled mini-batches with `TensorDataset` and `DataLoader`;
+# - train a one-layer perceptron for a binary decision with `nn.BCEWithLogitsLoss`, on inputs
+#   min-max scaled with training statistics;
+# - use `torch.optim` optimizers (SGD with momentum, Adam, RMSprop) inside your own loop, and say
+#   why one learning rate does not suit every problem;
+# - build a multi-layer classifier with `nn.Sequential` and as an `nn.Module` subclass, train it
+#   with `nn.CrossEntropyLoss` (also with `label_smoothing`), measure it with `torchmetrics`, watch its
+#   training and validation curves, and keep the weights of the best epoch.
+
+# %%
+import copy
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torchmetrics
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import minifw as mf
+
+torch.manual_seed(0)
+np.random.seed(0)
+torch.set_num_threads(1)  # these networks are tiny: one CPU thread is enough, and never waits for another
+device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+print("PyTorch", torch.__version__, "| device:", device)
+
+# %% [markdown]
+# ## 1. Linear regression with a hand-written loop
+#
+# 200 points on the line $y = 3x - 2$, with Gaussian noise of standard deviation 0.5. The model
+# $\hat y = wx + b$ has two parameters; the loss is the mean squared error and its gradients are
+#
+# $$L = \frac1n \sum_{i=1}^n (\hat y_i - y_i)^2, \qquad
+#   \frac{\partial L}{\partial w} = \frac2n \sum_i (\hat y_i - y_i)\,x_i, \qquad
+#   \frac{\partial L}{\partial b} = \frac2n \sum_i (\hat y_i - y_i).$$
+#
+# Gradient descent repeats $w \leftarrow w - \eta\,\partial L/\partial w$ (and the same for $b$)
+# with the learning rate $\eta = 0.1$. `backward()` computes the gradients; the update runs inside
+# `torch.no_grad()` (it must not become part of the graph), and the gradients are reset to zero
+# before the next step, since `backward()` adds into `.grad` (notebook 01, section 6).
+
+# %%
+rng = np.random.default_rng(0)
+x_reg = rng.uniform(-2, 2, size=(200, 1)).astype(np.float32)
+y_reg = (3 * x_reg - 2 + 0.5 * rng.standard_normal((200, 1))).astype(np.float32)
+x_t, y_t = torch.tensor(x_reg, device=device), torch.tensor(y_reg, device=device)
+
+w = torch.zeros((), device=device, requires_grad=True)
+b = torch.zeros((), device=device, requires_grad=True)
+learning_rate = 0.1
+losses = []
+for step in range(100):
+    pred = w * x_t + b                          # forward
+    loss = ((pred - y_t) ** 2).mean()           # loss
+    loss.backward()                             # gradients
+    with torch.no_grad():                       # update
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    w.grad = None                               # reset for the next step
+    b.grad = None
+    losses.append(loss.item())
+
+# the exact least-squares solution, for comparison
+(w_best, b_best), *_ = np.linalg.lstsq(np.hstack([x_reg, np.ones_like(x_reg)]), y_reg[:, 0], rcond=None)
+print(f"gradient descent: w = {w.item():.4f}, b = {b.item():.4f}, loss {losses[-1]:.4f}")
+print(f"least squares:    w = {w_best:.4f}, b = {b_best:.4f}")
+
+assert abs(w.item() - 3) < 0.15 and abs(b.item() + 2) < 0.15          # close to the true line
+assert abs(w.item() - w_best) < 1e-3 and abs(b.item() - b_best) < 1e-3  # and to the best fit
+assert 0.2 < losses[-1] < 0.3 < losses[0]                             # noise variance is 0.25
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
+ax1.scatter(x_reg, y_reg, s=8, alpha=0.6)
+grid = np.linspace(-2, 2, 2)
+ax1.plot(grid, w.item() * grid + b.item(), "r", label=f"$\\hat y = {w.item():.2f}x {b.item():+.2f}$")
+ax1.legend()
+ax1.set_xlabel("$x$")
+ax2.plot(losses)
+ax2.set_yscale("log")
+ax2.set_xlabel("step")
+ax2.set_ylabel("MSE")
+plt.show()
+
+# %% [markdown]
+# The loss stops near $0.25 = 0.5^2$: the variance of the noise, which no line can explain.
+
+# %% [markdown]
+# ## 2. Feeding data in batches
+#
+# Real data sets do not fit in one step. **Mini-batch** gradient descent uses a small random batch
+# for each step, and one pass over all the data is an **epoch**. PyTorch splits the job in two:
+#
+# - a `Dataset` answers "how many examples?" and "give me example $i$"; `TensorDataset(X, y)` does
+#   it for tensors, cutting them along the first axis;
+# - a `DataLoader` draws indices (`shuffle=True`: a new random order every epoch, reproducible with a
+#   seeded `generator`), fetches the examples and stacks them into batches of `batch_size`; the last
+#   batch keeps what is left (`drop_last=True` would drop it). With `num_workers > 0` it prepares
+#   batches in other processes while the model trains, worth it for images read from disk.
+
+# %%
+regression_data = TensorDataset(torch.tensor(x_reg), torch.tensor(y_reg))
+loader = DataLoader(regression_data, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+
+sizes = [len(xb) for xb, yb in loader]
+print("examples:", len(regression_data), "| batches per epoch:", len(loader), "| batch sizes:", sizes)
+assert sizes == [32] * 6 + [8] and len(loader) == 7            # 200 = 6 * 32 + 8
+
+index_loader = DataLoader(torch.arange(200), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+epoch_1 = torch.cat(list(index_loader)).numpy()
+epoch_2 = torch.cat(list(index_loader)).numpy()
+assert np.array_equal(np.sort(epoch_1), np.arange(200))       # every example once per epoch
+assert not np.array_equal(epoch_1, epoch_2)                    # in a new order each epoch
+
+# %% [markdown]
+# The same regression trained on mini-batches: 20 epochs of 7 steps each. The batches come out of
+# the loader on the CPU; `.to(device)` moves each one to where the parameters are.
+
+# %%
+w = torch.zeros((), device=device, requires_grad=True)
+b = torch.zeros((), device=device, requires_grad=True)
+for epoch in range(20):
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        loss = ((w * xb + b - yb) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            b -= 0.1 * b.grad
+        w.grad, b.grad = None, None
+print(f"mini-batch SGD after 20 epochs (140 steps): w = {w.item():.3f}, b = {b.item():.3f}")
+assert abs(w.item() - w_best) < 0.1 and abs(b.item() - b_best) < 0.1   # noisy steps: close, not exact
+
+# %% [markdown]
+# ## 3. Binary classification: tumour size and age
+#
+# The `tumours` data: the size of a tumour (mm) and the patient's age (years) → malignant (1)
+# or benign (0). We keep 20 % of the examples as a test set (stratified: both parts have the same
+# share of malignant cases), and scale both features to $[0, 1]$:
+# $x' = (x - \min) / (\max - \min)$, with the minimum and maximum **of the training set only**:
+# the test set stands for future patients, whose values we do not know when we train.
+
+# %%
+X_tum, y_tum = mf.datasets.make_tumours(seed=0)
+X_tum_train, X_tum_test, y_tum_train, y_tum_test = mf.train_test_split(X_tum, y_tum, seed=0)
+scaler = mf.MinMaxScaler().fit(X_tum_train)
+X_tum_train_s, X_tum_test_s = scaler.transform(X_tum_train), scaler.transform(X_tum_test)
+print("train", X_tum_train.shape, "test", X_tum_test.shape, "| malignant share", y_tum_train.mean())
+print("size range", scaler.min_[0], "to", scaler.max_[0], "mm | age range", scaler.min_[1], "to", scaler.max_[1])
+
+assert X_tum_train.shape == (240, 2) and X_tum_test.shape == (60, 2)
+assert X_tum_train_s.min() == 0 and X_tum_train_s.max() == 1         # training data: exactly [0, 1]
+
+# %% [markdown]
+# The perceptron is one `nn.Linear(2, 1)` layer: it computes one number per patient, the **logit**
+# $z = x W^\top + b$ (PyTorch stores $W$ as `(out, in)` = `(1, 2)`), and the probability of
+# "malignant" is $p = \sigma(z) = 1 / (1 + e^{-z})$. The loss is the binary cross-entropy,
+#
+# $$L = -\frac1n \sum_i \big[y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i))\big].$$
+#
+# `nn.BCEWithLogitsLoss` takes the logits $z$ (not the probabilities) and computes each term in a
+# form that never takes the log of 0; its targets are floats of the same shape as the logits. We
+# predict "malignant" when $p > 0.5$, that is when $z > 0$; the accuracy is the mean of the
+# booleans `prediction == label` converted to floats (True → 1.0). We start from zero weights, as
+# the TensorFlow twin does, and update with plain gradient descent, $\eta = 1$.
+
+# %%
+def perceptron_accuracy(model, X, y):
+    with torch.no_grad():
+        logits = model(torch.tensor(X, device=device)).squeeze(1)      # (n, 1) -> (n,)
+    return ((logits > 0).cpu() == torch.tensor(y == 1)).float().mean().item()
+
+
+tumour_data = TensorDataset(torch.tensor(X_tum_train_s), torch.tensor(y_tum_train, dtype=torch.float32))
+tumour_batches = DataLoader(tumour_data, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+bce = nn.BCEWithLogitsLoss()
+
+perceptron = nn.Linear(2, 1).to(device)
+nn.init.zeros_(perceptron.weight)
+nn.init.zeros_(perceptron.bias)
+for epoch in range(30):
+    for xb, yb in tumour_batches:
+        xb, yb = xb.to(device), yb.to(device)
+        loss = bce(perceptron(xb).squeeze(1), yb)
+        perceptron.zero_grad()                   # every parameter's .grad to zero (None)
+        loss.backward()
+        with torch.no_grad():
+            for p in perceptron.parameters():    # weight (1, 2) and bias (1,)
+                p -= 1.0 * p.grad
+train_acc = perceptron_accuracy(perceptron, X_tum_train_s, y_tum_train)
+test_acc = perceptron_accuracy(perceptron, X_tum_test_s, y_tum_test)
+w_tum, b_tum = perceptron.weight.detach().cpu().numpy().ravel(), perceptron.bias.item()
+print(f"w = {w_tum}, b = {b_tum:.3f}: training accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}")
+assert train_acc > 0.8 and test_acc > 0.85
+
+# %% [markdown]
+# Both weights are positive: the risk grows with size and with age. The decision boundary
+# $z = 0$ is a straight line; drawn in the original units (mm, years) it separates most of the
+# red and blue points. The labels were drawn at random from a probability, so points near the
+# line fall on both sides and no line can be right about all of them.
+
+# %%
+def boundary_in_original_units(w, b, sizes):
+    """The ages where z = 0, for the given sizes, undoing the min-max scaling of both axes."""
+    (w_size, w_age) = w
+    size_scaled = (sizes - scaler.min_[0]) * scaler.scale_[0]
+    age_scaled = -(w_size * size_scaled + b) / w_age
+    return age_scaled / scaler.scale_[1] + scaler.min_[1]
+
+
+assert w_tum.min() > 0
+sizes_grid = np.linspace(0, 52, 2)
+plt.figure(figsize=(5, 3.5))
+plt.scatter(*X_tum_train.T, c=y_tum_train, cmap="coolwarm", s=12, label="training")
+plt.scatter(*X_tum_test.T, c=y_tum_test, cmap="coolwarm", s=40, marker="x", label="test")
+plt.plot(sizes_grid, boundary_in_original_units(w_tum, b_tum, sizes_grid), "k", label="$z = 0$")
+plt.ylim(15, 95)
+plt.xlabel("tumour size (mm)")
+plt.ylabel("age (years)")
+plt.legend(loc="lower left")
+plt.show()
+
+# %% [markdown]
+# ## 4. Optimizers inside the loop
+#
+# Writing the update by hand gets tedious for many parameters and better rules. A `torch.optim`
+# optimizer does it: it is built with the parameters it updates, `optimizer.zero_grad()` resets
+# their gradients and `optimizer.step()` applies one update from their `.grad`. The loop becomes
+#
+# ```python
+# optimizer.zero_grad()
+# loss = loss_fn(model(xb), yb)
+# loss.backward()
+# optimizer.step()
+# ```
+#
+# Plain SGD with learning rate $\eta$ is exactly our hand-written update; one step from the same
+# start gives the same weights. And `minifw`'s optimizers follow `torch.optim`'s rules, so its Adam
+# takes the very same step as PyTorch's:
+
+# %%
+def tumour_loss(model):
+    X = torch.tensor(X_tum_train_s, device=device)
+    return bce(model(X).squeeze(1), torch.tensor(y_tum_train, dtype=torch.float32, device=device))
+
+
+start = nn.Linear(2, 1).to(device)
+by_hand, by_sgd, by_adam = copy.deepcopy(start), copy.deepcopy(start), copy.deepcopy(start)
+tumour_loss(by_hand).backward()
+with torch.no_grad():
+    for p in by_hand.parameters():
+        p -= 0.1 * p.grad
+sgd = torch.optim.SGD(by_sgd.parameters(), lr=0.1)
+sgd.zero_grad()
+tumour_loss(by_sgd).backward()
+sgd.step()
+for p_hand, p_sgd in zip(by_hand.parameters(), by_sgd.parameters()):
+    assert torch.allclose(p_hand, p_sgd)
+
+adam = torch.optim.Adam(by_adam.parameters(), lr=0.1)
+adam.zero_grad()
+tumour_loss(by_adam).backward()
+mf_params = [mf.Parameter(p.detach().cpu().numpy().copy()) for p in by_adam.parameters()]
+for mp, p in zip(mf_params, by_adam.parameters()):
+    mp.grad = p.grad.cpu().numpy().copy()
+adam.step()
+mf.Adam(mf_params, lr=0.1).step()
+for mp, p in zip(mf_params, by_adam.parameters()):
+    np.testing.assert_allclose(mp.data, p.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+print("one SGD step = the hand-written update; one torch.optim.Adam step = one minifw.Adam step")
+
+# %% [markdown]
+# Three popular rules, with $g$ the gradient of one parameter at step $t$ (all operations
+# element-wise, written as `torch.optim` computes them):
+#
+# | optimizer | update |
+# |---|---|
+# | SGD with momentum $\mu$ | $v \leftarrow \mu v + g$, $\quad \theta \leftarrow \theta - \eta v$ |
+# | RMSprop | $s \leftarrow \alpha s + (1-\alpha) g^2$, $\quad \theta \leftarrow \theta - \eta\, g / (\sqrt{s} + \epsilon)$ |
+# | Adam | $m \leftarrow \beta_1 m + (1-\beta_1) g$, $\; s \leftarrow \beta_2 s + (1-\beta_2) g^2$, $\quad \theta \leftarrow \theta - \eta\, \hat m / (\sqrt{\hat s} + \epsilon)$ |
+#
+# ($\hat m$, $\hat s$: $m$ and $s$ divided by $1 - \beta^t$, which corrects their start at 0.)
+# Momentum accumulates past gradients, so it speeds up along directions where they agree.
+# RMSprop and Adam divide by the recent size of the gradient: each parameter moves about
+# roughly $\eta$ per step, **whatever the scale of its gradient**.
+#
+# We train the perceptron with each, from zero weights for 30 epochs, and print the training
+# accuracy every 5 epochs:
+
+# %%
+def train_perceptron(make_optimizer, epochs=30):
+    """Train a fresh perceptron (zero weights); return it and its training accuracy after each epoch."""
+    model = nn.Linear(2, 1).to(device)
+    nn.init.zeros_(model.weight)
+    nn.init.zeros_(model.bias)
+    optimizer = make_optimizer(model.parameters())
+    accuracies = []
+    for epoch in range(epochs):
+        for xb, yb in tumour_batches:
+            xb, yb = xb.to(device), yb.to(device)
+            optimizer.zero_grad()
+            loss = bce(model(xb).squeeze(1), yb)
+            loss.backward()
+            optimizer.step()
+        accuracies.append(perceptron_accuracy(model, X_tum_train_s, y_tum_train))
+    return model, accuracies
+
+
+optimizers = {
+    "SGD(lr=0.1, momentum=0.9)": lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+    "Adam(lr=1e-3)": lambda params: torch.optim.Adam(params, lr=1e-3),
+    "RMSprop(lr=1e-3)": lambda params: torch.optim.RMSprop(params, lr=1e-3),
+}
+results = {}
+for name, make_optimizer in optimizers.items():
+    model, accuracies = train_perceptron(make_optimizer)
+    largest_weight = model.weight.abs().max().item()
+    results[name] = (largest_weight, accuracies)
+    print(f"{name:<26}", " ".join(f"{a:.3f}" for a in accuracies[4::5]), f"| |w| max {largest_weight:.2f}")
+
+plt.figure(figsize=(5, 3))
+for name, (_, accuracies) in results.items():
+    plt.plot(range(1, 31), accuracies, label=name)
+plt.xlabel("epoch")
+plt.ylabel("training accuracy")
+plt.legend()
+plt.show()
+
+# %% [markdown]
+# SGD with momentum learns the boundary within a few epochs. Adam and RMSprop, at the learning
+# rate $10^{-3}$ that suits deep networks, are stuck near the share of the majority class
+# (55 %, everyone "malignant"): each weight moves about $10^{-3}$ per step, so after
+# $30 \times 8 = 240$ steps no weight can be much larger than $0.24$, while this problem needs
+# weights around 5. The learning rate must fit the problem; Adam with $10^{-3}$ shines on the
+# network of the next section, whose many weights are all small.
+
+# %%
+sgd_largest, sgd_acc = results["SGD(lr=0.1, momentum=0.9)"]
+assert sgd_acc[-1] > 0.8 and sgd_largest > 2
+for name in ["Adam(lr=1e-3)", "RMSprop(lr=1e-3)"]:
+    largest_weight, accuracies = results[name]
+    assert largest_weight < 0.5                              # bounded by about 240 steps x 1e-3
+    assert max(accuracies) < sgd_acc[-1] - 0.1               # far behind SGD with momentum
+    assert max(accuracies) < y_tum_train.mean() + 0.05       # near the majority share (0.55)
+
+# %% [markdown]
+# ## 5. A multi-layer classifier on digits
+#
+# The digits: 1797 images of $8 \times 8$ pixels, split 60 / 20 / 20 % into training, validation
+# and test sets (stratified), with the pixels scaled to $[0, 1]$ by a `MinMaxScaler` fitted on the
+# training set. The **validation** set tells us how training goes and which epoch is best; the
+# **test** set is used once, at the end.
+
+# %%
+X, y = mf.datasets.load_digits()
+X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
+pixels = mf.MinMaxScaler().fit(X_train)
+X_train, X_val, X_test = pixels.transform(X_train), pixels.transform(X_val), pixels.transform(X_test)
+print("train", X_train.shape, "validation", X_val.shape, "test", X_test.shape)
+assert (len(X_train), len(X_val), len(X_test)) == (1079, 359, 359)
+
+train_loader = DataLoader(TensorDataset(torch.tensor(X_train), torch.tensor(y_train)), batch_size=32,
+                          shuffle=True, generator=torch.Generator().manual_seed(0))
+X_val_t, y_val_t = torch.tensor(X_val, device=device), torch.tensor(y_val, device=device)
+X_test_t, y_test_t = torch.tensor(X_test, device=device), torch.tensor(y_test, device=device)
+
+# %% [markdown]
+# The network is $64 \to 128 \to \mathrm{ReLU} \to 64 \to \mathrm{ReLU} \to 10$: three weight
+# matrices and bias vectors, $h_1 = \mathrm{relu}(xW_1^\top + b_1)$, $h_2 = \mathrm{relu}(h_1 W_2^\top + b_2)$,
+# and 10 logits $z = h_2 W_3^\top + b_3$, one per digit. `nn.Sequential` chains layers exactly like
+# `mf.Sequential`. Each `nn.Linear(n_in, n_out)` starts with PyTorch's default initialization,
+# $W, b \sim U(-1/\sqrt{n_\text{in}}, 1/\sqrt{n_\text{in}})$.
+
+# %%
+torch.manual_seed(0)
+sequential = nn.Sequential(
+    nn.Linear(64, 128), nn.ReLU(),
+    nn.Linear(128, 64), nn.ReLU(),
+    nn.Linear(64, 10),
+).to(device)
+print(sequential)
+
+n_params = sum(p.numel() for p in sequential.parameters())
+print("parameters:", n_params)
+assert n_params == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10 == 17226
+
+# %% [markdown]
+# ### The same network as an `nn.Module` subclass
+#
+# When a model is more than a chain (two inputs, a skip connection, an `if`), you write it as a
+# class: the layers are attributes set in `__init__` (so the module registers their parameters),
+# and `forward` says how they connect, with functions from `torch.nn.functional` (`F.relu`) for the
+# steps without parameters. Calling `model(x)` runs `forward`. With the same weights it computes
+# exactly what the `nn.Sequential` computes:
+
+# %%
+import torch.nn.functional as F
+
+
+class DigitsMLP(nn.Module):
+    def __init__(self, hidden=(128, 64), n_classes=10):
+        super().__init__()
+        self.fc1 = nn.Linear(64, hidden[0])
+        self.fc2 = nn.Linear(hidden[0], hidden[1])
+        self.out = nn.Linear(hidden[1], n_classes)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        h = F.relu(self.fc2(h))
+        return self.out(h)          # logits
+
+
+functional = DigitsMLP().to(device)
+functional.load_state_dict(dict(zip(functional.state_dict(), sequential.state_dict().values())))
+print([name for name, _ in functional.named_parameters()])
+assert sum(p.numel() for p in functional.parameters()) == 17226
+assert torch.allclose(functional(X_val_t), sequential(X_val_t))
+
+# %% [markdown]
+# ### Loss and accuracy
+#
+# The loss is the softmax cross-entropy $L = -\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i}$.
+# `nn.CrossEntropyLoss` takes the **logits** and the class **indices** (`int64`); it applies the
+# log-softmax itself, so the network has no softmax layer. For the accuracy we use `torchmetrics`,
+# which can accumulate over the batches of an epoch (`update` per batch, then `compute` and `reset`)
+# or, called like a function, give the value for one batch. Mind its default `average="macro"`
+# (the mean of the 10 per-class accuracies); the plain share of correct answers is
+# `average="micro"`. Untrained, the network is right about 1 time in 10.
+
+# %%
+cross_entropy = nn.CrossEntropyLoss()
+accuracy = torchmetrics.classification.MulticlassAccuracy(num_classes=10, average="micro").to(device)
+with torch.no_grad():
+    untrained = accuracy(sequential(X_val_t), y_val_t).item()
+print(f"untrained validation accuracy: {untrained:.3f}")
+assert abs(untrained - 0.1) < 0.1
+
+# %% [markdown]
+# ### The training loop
+#
+# Adam with learning rate $10^{-3}$, batches of 32, at most 30 epochs. `model.train()` and
+# `model.eval()` switch layers such as dropout and batch normalization between their two modes
+# (ours has none, but the habit matters); `torch.no_grad()` skips the graph when we only measure.
+# After each epoch we compute the loss and accuracy on the validation set, and keep a copy of the
+# weights whenever the validation loss is the best so far: **early stopping** done by hand
+# (Lightning's callback does this in notebook 03).
+
+# %%
+def fit(model, loss_fn, epochs=30, lr=1e-3):
+    """Train with Adam on the digits; return the history and the best epoch (by validation loss)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    train_accuracy = torchmetrics.classification.MulticlassAccuracy(num_classes=10, average="micro").to(device)
+    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    best = {"val_loss": np.inf}
+    for epoch in range(epochs):
+        model.train()
+        loss_sum = 0.0
+        train_accuracy.reset()
+        for xb, yb in train_loader:
+            xb, yb = xb.to(device), yb.to(device)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(xb)
+            train_accuracy.update(logits.detach(), yb)
+        history["loss"].append(loss_sum / len(X_train))        # mean over the epoch's examples
+        history["accuracy"].append(train_accuracy.compute().item())
+        model.eval()
+        with torch.no_grad():
+            val_logits = model(X_val_t)
+            history["val_loss"].append(loss_fn(val_logits, y_val_t).item())
+            history["val_accuracy"].append(accuracy(val_logits, y_val_t).item())
+        if history["val_loss"][-1] < best["val_loss"]:
+            best = {"epoch": epoch + 1, "val_loss": history["val_loss"][-1],
+                    "weights": copy.deepcopy(model.state_dict())}
+        if epoch % 5 == 4:
+            print(f"epoch {epoch + 1:2d}: loss {history['loss'][-1]:.4f}, accuracy {history['accuracy'][-1]:.3f}, "
+                  f"val_loss {history['val_loss'][-1]:.4f}, val_accuracy {history['val_accuracy'][-1]:.3f}")
+    return history, best
+
+
+history, best = fit(sequential, cross_entropy)
+
+# %% [markdown]
+# Back to the best epoch's weights, and **one** look at the test set:
+
+# %%
+sequential.load_state_dict(best["weights"])
+sequential.eval()
+with torch.no_grad():
+    test_accuracy = accuracy(sequential(X_test_t), y_test_t).item()
+print(f"best epoch {best['epoch']} (val_loss {best['val_loss']:.4f}); test accuracy {test_accuracy:.3f}")
+assert test_accuracy > 0.95
+
+# %% [markdown]
+# ### Label smoothing
+#
+# Cross-entropy keeps pushing the correct logit up even when the answer is already right, so a
+# network becomes **over-confident**. `nn.CrossEntropyLoss(label_smoothing=ε)` replaces the one-hot
+# target by $q = (1 - \varepsilon)\,\mathrm{onehot}(y) + \varepsilon / C$ for $C$ classes,
+# $L = -\frac1N \sum_i \sum_c q_{ic} \log \mathrm{softmax}(z_i)_c$: the best prediction is then no
+# longer probability 1. `minifw.CrossEntropy(label_smoothing=...)` uses the same formula. We train the
+# `DigitsMLP` class with $\varepsilon = 0.1$ and compare how sure the two networks are of their answers.
+
+# %%
+smooth = nn.CrossEntropyLoss(label_smoothing=0.1)
+some_logits, some_labels = torch.randn(5, 10), torch.tensor([0, 3, 9, 3, 1])
+np.testing.assert_allclose(smooth(some_logits, some_labels).item(),
+                           mf.CrossEntropy(label_smoothing=0.1)(some_logits.numpy(), some_labels.numpy())[0], rtol=1e-5)
+
+torch.manual_seed(0)
+smoothed_model = DigitsMLP().to(device)
+smooth_history, smooth_best = fit(smoothed_model, smooth)
+smoothed_model.load_state_dict(smooth_best["weights"])
+smoothed_model.eval()
+with torch.no_grad():
+    smooth_test_accuracy = accuracy(smoothed_model(X_test_t), y_test_t).item()
+    confidence_plain = F.softmax(sequential(X_test_t), dim=1).max(dim=1).values.mean().item()
+    confidence_smooth = F.softmax(smoothed_model(X_test_t), dim=1).max(dim=1).values.mean().item()
+print(f"test accuracy: plain {test_accuracy:.3f}, smoothed {smooth_test_accuracy:.3f}")
+print(f"mean probability of the predicted class: plain {confidence_plain:.3f}, smoothed {confidence_smooth:.3f}")
+
+assert smooth_test_accuracy > 0.95                  # as accurate ...
+assert confidence_smooth < confidence_plain - 0.02  # ... and less sure of itself
+
+# %% [markdown]
+# ## 6. Training and validation curves
+#
+# Plot the four numbers per epoch (of the network trained without label smoothing). The training
+# loss keeps falling: the network fits the training set ever more closely, and its training
+# accuracy ends near 99 %. The validation loss falls much more slowly after the first 10 epochs
+# (and would eventually rise) while the validation accuracy plateaus: later epochs learn details of
+# the training examples that do not carry over to new ones. The gap between the two curves
+# measures this **overfitting**.
+
+# %%
+epochs = range(1, len(history["loss"]) + 1)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax1.plot(epochs, history["loss"], label="training")
+ax1.plot(epochs, history["val_loss"], label="validation")
+ax1.axvline(best["epoch"], color="gray", ls=":", label="best epoch")
+ax1.set_yscale("log")
+ax1.set_xlabel("epoch")
+ax1.set_ylabel("cross-entropy")
+ax1.legend()
+ax2.plot(epochs, history["accuracy"], label="training")
+ax2.plot(epochs, history["val_accuracy"], label="validation")
+ax2.set_ylim(0.8, 1.0)
+ax2.set_xlabel("epoch")
+ax2.set_ylabel("accuracy")
+ax2.legend()
+plt.show()
+
+assert history["loss"][-1] < history["loss"][0] / 10                  # training loss keeps falling
+assert history["loss"][-1] < history["val_loss"][-1]                  # and ends below the validation loss
+assert history["accuracy"][-1] > 0.98 and max(history["val_accuracy"]) > 0.95
+assert best["val_loss"] < history["val_loss"][0] / 2
+train_ratio = history["loss"][-1] / history["loss"][9]           # epochs 10 -> 30
+val_ratio = history["val_loss"][-1] / history["val_loss"][9]
+print(f"loss at epoch 30 / epoch 10: training {train_ratio:.2f}, validation {val_ratio:.2f}")
+assert train_ratio < val_ratio / 2                              # training falls at least twice as fast
+
+# %% [markdown]
+# ## Try it
+# 1. Section 1: try learning rates 0.01, 0.5 and 1.1. Which converge, which diverge? The largest
+#    stable rate is $2 / \lambda_{\max}$ of the Hessian $\frac2n X^\top X$ (with a column of ones): compute it.
+# 2. Section 3: train the perceptron on the **unscaled** features with the same learning rate.
+#    What happens to the loss, and why does the scale of the inputs matter?
+# 3. Section 4: give Adam and RMSprop the learning rate 0.05. How many epochs do they need now?
+# 4. Section 5: build `DigitsMLP(hidden=(32, 16))`. How many parameters does it have (work it out
+#    first), and how accurate is it?
+# 5. Add weight decay to the optimizer (`torch.optim.Adam(..., weight_decay=1e-3)`, an L2 penalty
+#    folded into the update) and watch the gap between the curves of section 6.
+#
+# **Next:** `03-high-level-pytorch.ipynb` trains the same classifier with PyTorch Lightning in a few
+# lines. The TensorFlow twin of this notebook is `02-training-by-hand-tensorflow.ipynb`; the labs in
+# `labs/` practise both.
