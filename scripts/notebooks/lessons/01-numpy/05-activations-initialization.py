@@ -16,6 +16,7 @@
 # - say what label smoothing changes in the targets and in the trained network.
 
 # %%
+import inspect
 from functools import partial
 
 import matplotlib.pyplot as plt
@@ -391,8 +392,6 @@ assert small[1].max() < 1e-8                                 # N(0, 0.01²): no 
 # ReLU is the default hidden activation.
 
 # %%
-import inspect
-
 assert inspect.signature(mf.Linear).parameters["init"].default == "he_uniform"
 
 # %% [markdown]

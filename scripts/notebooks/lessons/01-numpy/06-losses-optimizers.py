@@ -20,6 +20,8 @@
 # - choose a batch size and a learning rate, and recognise a learning rate that is too small or too large.
 
 # %%
+import timeit
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -549,8 +551,6 @@ assert 1 / 1.5 < v128[-1] / v32[2] < 1.5 and 1 / 1.5 < v_full[-1] / v128[0] < 1.
 # a larger learning rate (Try it 6). A batch of 32 to 256 is the usual compromise.
 
 # %%
-import timeit
-
 W = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
 batch = Xd_train[:256]
 one_product = min(timeit.repeat(lambda: batch @ W, number=20, repeat=5)) / 20
