@@ -242,7 +242,9 @@ plt.show()
 #
 # Writing the update by hand gets tedious for many parameters and better rules. A Keras optimizer
 # does it: `optimizer.apply_gradients(zip(grads, variables))`. Plain SGD with learning rate
-# $\eta$ is exactly our `assign_sub`; one step from the same start gives the same weights:
+# $\eta$ is exactly our `assign_sub`; one step from the same start gives the same weights. And
+# `minifw`'s Adam takes the same step as Keras's (given the same $\epsilon = 10^{-8}$; Keras's
+# default is $10^{-7}$):
 
 # %%
 w_hand, b_hand = tf.Variable([[0.5], [-0.5]]), tf.Variable([0.1])
@@ -255,11 +257,21 @@ b_hand.assign_sub(0.1 * grads[1])
 keras.optimizers.SGD(learning_rate=0.1).apply_gradients(zip(grads, [w_opt, b_opt]))
 assert np.allclose(w_hand.numpy(), w_opt.numpy()) and np.allclose(b_hand.numpy(), b_opt.numpy())
 
+w_adam, b_adam = tf.Variable([[0.5], [-0.5]]), tf.Variable([0.1])
+mf_params = [mf.Parameter(np.array([[0.5], [-0.5]], dtype=np.float32)), mf.Parameter(np.array([0.1], dtype=np.float32))]
+for p, g in zip(mf_params, grads):
+    p.grad = g.numpy()
+keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-8).apply_gradients(zip(grads, [w_adam, b_adam]))
+mf.Adam(mf_params, lr=0.1).step()
+np.testing.assert_allclose(mf_params[0].data, w_adam.numpy(), rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(mf_params[1].data, b_adam.numpy(), rtol=1e-5, atol=1e-6)
+print("one SGD step = the hand-written update; one keras Adam step = one minifw.Adam step")
+
 # %% [markdown]
 # Three popular rules, with $g$ the gradient of one parameter at step $t$ (all operations
 # element-wise):
 #
-# | optimizer | update |
+# | optimizer | update (as Keras writes it) |
 # |---|---|
 # | SGD with momentum $\mu$ | $v \leftarrow \mu v - \eta g$, $\quad \theta \leftarrow \theta + v$ |
 # | RMSprop | $s \leftarrow \rho s + (1-\rho) g^2$, $\quad \theta \leftarrow \theta - \eta\, g / (\sqrt{s} + \epsilon)$ |
