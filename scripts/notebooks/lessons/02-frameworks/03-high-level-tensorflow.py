@@ -557,7 +557,11 @@ keras_logits = model.predict(X_test, verbose=0)
 minifw_logits = minifw_model.forward(X_test)
 print("largest difference: PyTorch", np.abs(torch_logits - keras_logits).max(),
       "| minifw", np.abs(minifw_logits - keras_logits).max())
-assert np.allclose(torch_logits, keras_logits, atol=1e-4) and np.allclose(minifw_logits, keras_logits, atol=1e-4)
+assert np.allclose(torch_logits, minifw_logits, atol=1e-4)
+# On recent NVIDIA GPUs TensorFlow multiplies float32 matrices in TF32 (10-bit mantissa) by default,
+# so its logits differ in the third digit there; on a CPU they agree to float32 precision.
+keras_tolerance = 5e-2 if tf.config.list_physical_devices("GPU") else 1e-4
+assert np.allclose(keras_logits, minifw_logits, atol=keras_tolerance)
 
 # %% [markdown]
 # ## Try it
