@@ -1,0 +1,218 @@
+"""The `nngrade` command: release the labs, collect, autograde, give feedback, export grades."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from .course import Course, CourseError
+from .limits import Limits
+
+DESCRIPTION = """\
+Grade the course's labs with nbgrader, one step at a time:
+
+  nngrade generate            write the student version of every lab into labs/
+  nngrade collect DOWNLOADS   put the students' notebooks into the course directory
+  nngrade autograde -j 2      run and score every submission, safely
+  nngrade feedback            write an HTML page per student and lab
+  nngrade export              write all the scores to a CSV file
+
+Run it inside the course repository. Grades and copies of the submissions live in the
+course directory (default ./grading, never committed)."""
+
+HELP = {
+    "generate": """\
+Write the student version of the labs: copy every notebook of solutions/<lab>/ to
+labs/<lab>/ without the solutions and the hidden tests (nbgrader's generate_assignment).
+The result is the same byte for byte each time; commit labs/ after running it.
+With --check nothing is written: the command lists what differs between the
+committed labs/ and the solutions and fails if anything does.""",
+    "collect": """\
+Put the students' notebooks into the course directory (<course>/submitted/<student>/<lab>/),
+where autograde finds them. DOWNLOADS is a folder or a .zip file holding either
+  <student>/<lab>/<lab>.ipynb       one folder per student, then one per lab, or
+  <student>_<lab>.ipynb             flat files named after the student and the lab.
+A new file for a student and lab replaces the one collected before. Files that match
+no student and lab are listed at the end and left alone.""",
+    "autograde": """\
+Run every collected submission (or those of --student / --lab) and score its tests.
+Each submission runs in its own process on a scratch copy, with limits: a cell is
+interrupted after --cell-timeout seconds, a submission is stopped after --time-limit
+seconds, a process may use --memory MB, and long output is cut. A submission that loops,
+crashes, exits, eats memory or is not a notebook gets a status that says so, and the batch
+goes on. Files it changes outside its own folder (the repository, the gradebook) are put
+back and it scores 0. Submissions already graded are skipped unless they changed or
+--force is given. Progress is printed as each submission finishes.""",
+    "feedback": """\
+Write the feedback for the students: one HTML page per student and lab in
+<course>/feedback/<student>/<lab>/, with the scores of each test, the outputs, and a
+grading report at the top that explains anything that went wrong.""",
+    "export": """\
+Write the scores to a CSV file (default <course>/grades.csv): one row per student and lab
+with the status (ok, timeout, crashed, memory, invalid notebook, tampered, missing, not
+graded), the score, the maximum score, the points of every task, and notes.""",
+}
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number; got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="nngrade", description=DESCRIPTION, formatter_class=fmt)
+    parser.add_argument("--course-dir", type=Path, default=None, metavar="DIR",
+                        help="where grading happens (gradebook, submissions, feedback); "
+                             "default: grading/ in the repository")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=HELP[name], formatter_class=fmt)
+
+    gen = command("generate", "write the student version of the labs into labs/")
+    gen.add_argument("labs", nargs="*", metavar="LAB", help="labs to generate (default: all)")
+    gen.add_argument("--check", action="store_true",
+                     help="write nothing; fail and list the differences if labs/ is out of date")
+
+    col = command("collect", "put student notebooks (folder or zip) into the course directory")
+    col.add_argument("source", type=Path, metavar="DOWNLOADS", help="a folder or a .zip file")
+    col.add_argument("--lab", action="append", metavar="LAB",
+                     help="collect only this lab (repeatable; default: all labs)")
+
+    auto = command("autograde", "run and score the submissions, each in its own limited process")
+    auto.add_argument("--student", action="append", metavar="ID",
+                      help="grade only this student (repeatable)")
+    auto.add_argument("--lab", action="append", metavar="LAB", help="grade only this lab (repeatable)")
+    auto.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                      help="submissions graded at the same time (default 1; use the number of cores)")
+    defaults = Limits()
+    auto.add_argument("--cell-timeout", type=_positive, default=defaults.cell_timeout, metavar="S",
+                      help=f"seconds one cell may run (default {defaults.cell_timeout})")
+    auto.add_argument("--time-limit", type=_positive, default=defaults.time_limit, metavar="S",
+                      help=f"seconds one submission may take in all (default {defaults.time_limit})")
+    auto.add_argument("--memory", type=_positive, default=defaults.memory_mb, metavar="MB",
+                      help=f"memory one process may use, in MB (default {defaults.memory_mb})")
+    auto.add_argument("--max-output-lines", type=_positive, default=defaults.max_output_lines,
+                      metavar="N", help=f"output lines kept per cell (default {defaults.max_output_lines})")
+    auto.add_argument("--force", action="store_true", help="grade again what was graded already")
+
+    fb = command("feedback", "write an HTML feedback page per student and lab")
+    fb.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
+    fb.add_argument("--lab", action="append", metavar="LAB", help="only this lab (repeatable)")
+
+    exp = command("export", "write the scores to a CSV file")
+    exp.add_argument("--lab", action="append", metavar="LAB", help="only this lab (repeatable)")
+    exp.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
+                     help="the CSV file to write (default: <course>/grades.csv)")
+    return parser
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_generate(course: Course, args: argparse.Namespace) -> int:
+    from .release import refresh
+
+    labs = course.check_labs(args.labs)
+    if not labs:
+        _say("no labs in solutions/: nothing to generate")
+        return 0
+    changed = refresh(course, labs, check=args.check)
+    if args.check:
+        if changed:
+            _say("labs/ is out of date with solutions/:\n  " + "\n  ".join(changed))
+            _say("run `nngrade generate` and commit labs/")
+            return 1
+        _say(f"labs/ is up to date ({len(labs)} labs)")
+        return 0
+    for lab in labs:
+        _say(f"labs/{lab}: {'written' if lab in changed else 'unchanged'}")
+    return 0
+
+
+def run_collect(course: Course, args: argparse.Namespace) -> int:
+    from .collect import collect
+
+    report = collect(course, args.source, course.check_labs(args.lab))
+    for student, lab in report.collected:
+        _say(f"collected {student} / {lab}")
+    if report.unmatched:
+        _say("not collected (expected <student>/<lab>/<lab>.ipynb or <student>_<lab>.ipynb):\n  "
+             + "\n  ".join(report.unmatched))
+    _say(f"{len(report.collected)} submissions collected into {course.step('submitted')}, "
+         f"{len(report.unmatched)} files not matched")
+    return 0
+
+
+def run_autograde(course: Course, args: argparse.Namespace) -> int:
+    from .autograde import Batch, plan
+
+    todo, skipped = plan(course, args.student, args.lab, args.force)
+    if skipped:
+        _say(f"{len(skipped)} submissions already graded and unchanged (use --force to grade again)")
+    if not todo:
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    jobs = min(args.jobs, len(todo))
+    limits = Limits(cell_timeout=args.cell_timeout, time_limit=args.time_limit,
+                    memory_mb=args.memory, max_output_lines=args.max_output_lines,
+                    threads=max(1, cores // jobs))
+    _say(f"grading {len(todo)} submissions, {jobs} at a time: cells stop after "
+         f"{limits.cell_timeout} s, submissions after {limits.time_limit} s, "
+         f"{limits.memory_mb} MB per process")
+    records = Batch(course, todo, limits, jobs, say=_say).run()
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.status] = counts.get(record.status, 0) + 1
+    _say("done: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+         + ". Next: `nngrade feedback` and `nngrade export`.")
+    return 0
+
+
+def run_feedback(course: Course, args: argparse.Namespace) -> int:
+    from .feedback import generate_feedback
+
+    written, problems = generate_feedback(course, args.student, course.check_labs(args.lab))
+    for problem in problems:
+        _say(problem)
+    _say(f"{len(written)} feedback pages in {course.step('feedback')}")
+    return 1 if problems else 0
+
+
+def run_export(course: Course, args: argparse.Namespace) -> int:
+    from .export import export_csv
+
+    output = args.output or course.course_dir / "grades.csv"
+    rows = export_csv(course, course.check_labs(args.lab), output)
+    _say(f"{rows} rows written to {output}")
+    return 0
+
+
+COMMANDS = {"generate": run_generate, "collect": run_collect, "autograde": run_autograde,
+            "feedback": run_feedback, "export": run_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `nngrade` console script."""
+    args = build_parser().parse_args(argv)
+    # nbgrader runs `alembic` (next to this Python) when it creates a gradebook.
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    try:
+        course = Course.locate(args.course_dir)
+        return COMMANDS[args.command](course, args)
+    except CourseError as error:
+        print("nngrade: " + textwrap.indent(str(error), "  ").lstrip(), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""From what the grader process saw to a status and notes a student can read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .limits import Limits
+from .status import CRASHED, MEMORY, TIMEOUT
+
+_TRUNCATED = "... Output truncated ..."
+
+
+def cell_label(cells: list[dict], index: int) -> str:
+    """'cell 7 (`def train(model, ...`)' for the 0-based index of a notebook cell."""
+    if not 0 <= index < len(cells):
+        return "a cell"
+    lines = [line for line in str(cells[index].get("source", "")).splitlines() if line.strip()]
+    first = lines[0].strip() if lines else ""
+    first = first if len(first) <= 60 else first[:57] + "..."
+    return f"cell {index + 1} (`{first}`)" if first else f"cell {index + 1}"
+
+
+def diagnose(result: dict[str, Any], cells: list[dict], limits: Limits) -> tuple[list[str], list[str]]:
+    """Statuses and notes for one run of the grader process (its result.json)."""
+    statuses: list[str] = []
+    notes: list[str] = []
+    journal = result.get("journal", [])
+    stuck = {e["cell"] for e in journal if e["kind"] == "unresponsive"}
+    for event in journal:
+        kind, label = event["kind"], cell_label(cells, event["cell"])
+        if kind == "timeout" and event["cell"] not in stuck:
+            statuses.append(TIMEOUT)
+            notes.append(f"{label} ran longer than {limits.cell_timeout} s and was interrupted; "
+                         "the cells after it were still run.")
+        elif kind == "unresponsive":
+            statuses.append(TIMEOUT)
+            notes.append(f"{label} ran longer than {limits.cell_timeout} s and did not stop when "
+                         "interrupted; the kernel was shut down, so the cells after it were not "
+                         "run and their tests score 0.")
+        elif kind == "died":
+            statuses.append(CRASHED)
+            notes.append(f"The kernel stopped while {label} ran: {event.get('detail', '')}. The "
+                         "cells after it were not run and their tests score 0.")
+        elif kind == "start_failed":
+            statuses.append(CRASHED)
+            notes.append(f"The kernel could not start ({event.get('error', '')}); no cell was run.")
+        elif kind == "memory":
+            statuses.append(MEMORY)
+            notes.append(f"{label} ran out of memory (MemoryError): the limit is "
+                         f"{limits.memory_mb} MB per process.")
+        elif kind == "output":
+            notes.append(f"{label} printed more than {limits.max_output_mb} MB; the rest of its "
+                         "output was dropped.")
+    for index, cell in enumerate(cells):
+        if any(_TRUNCATED in str(o.get("text", "")) for o in cell.get("outputs", [])):
+            notes.append(f"The output of {cell_label(cells, index)} was cut to "
+                         f"{limits.max_output_lines} lines.")
+    return statuses, notes
+
+
+def changed_tests(submitted: dict, release: dict) -> str | None:
+    """A note on the test cells of the release that the submission edited or deleted
+    (nbgrader puts the originals back before running the notebook)."""
+    def cells(nb: dict) -> dict[str, dict]:
+        return {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb.get("cells", [])
+                if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+                and "grade_id" in c["metadata"]["nbgrader"]}
+    given = cells(submitted)
+    changed = []
+    for name, cell in cells(release).items():
+        meta = cell["metadata"]["nbgrader"]
+        if not (meta.get("grade") and meta.get("locked") and cell.get("cell_type") == "code"):
+            continue
+        if name not in given:
+            changed.append(f"{name} (deleted)")
+        elif given[name].get("source") != cell.get("source"):
+            changed.append(f"{name} (edited)")
+    if not changed:
+        return None
+    return (f"Test cells were changed in the submission: {', '.join(changed)}. The original "
+            "tests were put back and run, so the change earned nothing.")

@@ -1,0 +1,81 @@
+"""Moving one submission's grades from a scratch gradebook into the course gradebook.
+
+The grader process writes only its scratch copy; the course gradebook has a single writer,
+the nngrade process, which copies just this student's rows for this lab, clamped to the
+points each cell is worth (the scratch copy was within reach of the student's code).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+
+def read_grades(db_url: str, lab: str, student: str) -> dict[str, Any]:
+    """The autograder's results for one submission, as plain data."""
+    with Gradebook(db_url) as gb:
+        submission = gb.find_submission(lab, student)
+        notebooks = {}
+        for nb in submission.notebooks:
+            notebooks[nb.name] = {
+                "grades": {
+                    g.name: {"auto_score": g.auto_score, "max_score": g.max_score, "code": g.cell_type == "code"}
+                    for g in nb.grades
+                },
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+                "late_penalty": nb.late_submission_penalty,
+            }
+        timestamp = submission.timestamp.isoformat() if submission.timestamp else None
+        return {"timestamp": timestamp, "notebooks": notebooks}
+
+
+def autograded_points(grades: dict[str, Any]) -> tuple[float, float]:
+    """(points, max points) of the autograded test cells."""
+    got = total = 0.0
+    for nb in grades["notebooks"].values():
+        for grade in nb["grades"].values():
+            if grade["code"]:
+                total += grade["max_score"] or 0.0
+                got += _clamp(grade["auto_score"], grade["max_score"]) or 0.0
+    return got, total
+
+
+def _clamp(score: Any, max_score: float) -> float | None:
+    if score is None:
+        return None
+    score = float(score)
+    if math.isnan(score):
+        return 0.0
+    return min(max(score, 0.0), float(max_score))
+
+
+def merge_grades(db_url: str, lab: str, student: str, grades: dict[str, Any],
+                 zero_tests: bool = False) -> None:
+    """Write one submission's autograder results into the course gradebook.
+
+    Manual scores already given by a grader are kept (nbgrader's rule: the cell is then
+    flagged for review). With zero_tests, every autograded test cell scores 0.
+    """
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they are harmless.
+        warnings.simplefilter("ignore", SAWarning)
+        gb.update_or_create_student(student)
+        extra = {"timestamp": grades["timestamp"]} if grades.get("timestamp") else {}
+        submission = gb.update_or_create_submission(lab, student, **extra)
+        for nb in submission.notebooks:
+            data = grades["notebooks"].get(nb.name, {"grades": {}, "comments": {}})
+            for grade in nb.grades:
+                new = data["grades"].get(grade.name)
+                auto = _clamp(new["auto_score"], grade.max_score) if new else 0.0
+                if zero_tests and grade.cell_type == "code":
+                    auto = 0.0
+                grade.auto_score = auto
+                grade.needs_manual_grade = grade.manual_score is not None or auto is None
+            for comment in nb.comments:
+                comment.auto_comment = data["comments"].get(comment.name)
+            nb.late_submission_penalty = data.get("late_penalty")
+        gb.db.commit()

@@ -1,0 +1,63 @@
+"""Resource limits of one graded submission, and the environment its processes start with."""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. The grader process sets the rlimits on itself; the
+    kernel it starts inherits them (RLIMIT_AS and RLIMIT_FSIZE count per process)."""
+
+    cell_timeout: int = 120  # seconds a cell may run before it is interrupted
+    time_limit: int = 900  # seconds for the whole submission, kernel start-up included
+    memory_mb: int = 4096  # address space of the kernel (and of the grader process)
+    max_output_lines: int = 1000  # lines of output kept per cell (nbgrader's LimitOutput)
+    max_output_mb: int = 8  # output a cell may send while it runs; the rest is dropped
+    max_file_mb: int = 1024  # largest file the submission may write
+    threads: int = 1  # BLAS / torch / TensorFlow threads of the kernel
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def apply_rlimits(self) -> None:
+        """Limit the calling process (and whatever it starts): memory, file size, no core dumps."""
+        for limit, value in (
+            (resource.RLIMIT_AS, self.memory_mb * MIB),
+            (resource.RLIMIT_FSIZE, self.max_file_mb * MIB),
+            (resource.RLIMIT_CORE, 0),
+        ):
+            hard = resource.getrlimit(limit)[1]
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(limit, (value, value))
+
+    def environment(self, home: Path) -> dict[str, str]:
+        """Environment of the grader process and its kernel: a private HOME and caches in the
+        scratch folder, no bytecode written into the repository, a fixed number of threads."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NNGRADE_")}
+        threads = str(self.threads)
+        env.update(
+            HOME=str(home),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_DATA_HOME=str(home / ".local" / "share"),
+            IPYTHONDIR=str(home / ".ipython"),
+            MPLCONFIGDIR=str(home / ".matplotlib"),
+            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+            JUPYTER_PLATFORM_DIRS="1",
+            PYTHONDONTWRITEBYTECODE="1",
+            OMP_NUM_THREADS=threads,
+            OPENBLAS_NUM_THREADS=threads,
+            MKL_NUM_THREADS=threads,
+            NUMEXPR_NUM_THREADS=threads,
+            TF_NUM_INTRAOP_THREADS=threads,
+            TF_NUM_INTEROP_THREADS=threads,
+            TF_CPP_MIN_LOG_LEVEL="2",
+        )
+        return env

@@ -1,0 +1,179 @@
+"""A class of submissions for one lab, made from its reference solution: good ones, broken
+ones and hostile ones. Nothing here knows the lab's functions; the cases are built from the
+nbgrader metadata (solution cells, test cells) and the names each solution cell defines."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+from nbformat import NotebookNode
+
+Case = Callable[["Lab"], "bytes | NotebookNode"]
+
+
+def _meta(cell: NotebookNode) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+class Lab:
+    """The release (what students get) and the source (the reference) of one lab."""
+
+    def __init__(self, root: Path, lab: str) -> None:
+        self.root = root
+        self.name = lab
+        self.release = nbformat.read(root / "labs" / lab / f"{lab}.ipynb", as_version=4)
+        self.source = nbformat.read(root / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+
+    def blank(self) -> NotebookNode:
+        return copy.deepcopy(self.release)
+
+    def reference(self) -> NotebookNode:
+        """The release with every answer cell filled in from the solution."""
+        answers = {_meta(c)["grade_id"]: c.source for c in self.source.cells if _meta(c).get("solution")}
+        nb = self.blank()
+        for cell in nb.cells:
+            if _meta(cell).get("solution"):
+                cell.source = answers[_meta(cell)["grade_id"]]
+        return nb
+
+    def answer_cells(self, nb: NotebookNode) -> list[int]:
+        """Indices of the code cells students write (their functions)."""
+        return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _meta(c).get("solution")]
+
+    def test_cells(self, nb: NotebookNode) -> list[int]:
+        """Indices of the autograded test cells."""
+        return [i for i, c in enumerate(nb.cells)
+                if c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")]
+
+    def test_points(self) -> dict[str, float]:
+        return {_meta(c)["grade_id"]: float(_meta(c)["points"]) for c in self.source.cells
+                if c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")}
+
+    def answer(self, nb: NotebookNode, k: int) -> NotebookNode:
+        """The k-th answer cell (negative k counts from the end)."""
+        return nb.cells[self.answer_cells(nb)[k]]
+
+
+def defined_functions(source: str) -> list[str]:
+    return [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+
+
+def _wrap_results(cell: NotebookNode, transform: str) -> None:
+    """Make every function of the cell pass its results through `transform` (numbers and arrays)."""
+    names = defined_functions(cell.source)
+    cell.source += f"""
+
+import numpy as _np
+def _nngrade_map(value):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_nngrade_map(v) for v in value)
+    if isinstance(value, dict):
+        return {{k: _nngrade_map(v) for k, v in value.items()}}
+    if isinstance(value, (float, _np.floating)) or (isinstance(value, _np.ndarray) and value.dtype.kind == "f"):
+        return {transform}
+    return value
+def _nngrade_wrap(f):
+    return lambda *a, **k: _nngrade_map(f(*a, **k))
+""" + "".join(f"{name} = _nngrade_wrap({name})\n" for name in names)
+
+
+def wrong_answers(lab: Lab) -> NotebookNode:
+    nb = lab.reference()
+    _wrap_results(lab.answer(nb, 0), "value * 1.5 + 1")
+    return nb
+
+
+def nan_results(lab: Lab) -> NotebookNode:
+    nb = lab.reference()
+    _wrap_results(lab.answer(nb, len(lab.answer_cells(nb)) // 2), "value * _np.nan")
+    return nb
+
+
+def renamed_function(lab: Lab) -> NotebookNode:
+    nb = lab.reference()
+    cell = lab.answer(nb, 1)
+    for name in defined_functions(cell.source):
+        cell.source = cell.source.replace(f"def {name}(", f"def {name}_renamed(")
+    return nb
+
+
+def appended(k: int, code: str) -> Case:
+    """The reference with `code` run at the end of the k-th answer cell."""
+    def case(lab: Lab) -> NotebookNode:
+        nb = lab.reference()
+        lab.answer(nb, k).source += "\n" + code
+        return nb
+    return case
+
+
+def edited_test(lab: Lab) -> NotebookNode:
+    """First task left blank, its test replaced by one that always passes."""
+    nb = lab.reference()
+    first = lab.answer_cells(nb)[0]
+    nb.cells[first].source = lab.blank().cells[first].source
+    nb.cells[lab.test_cells(nb)[0]].source = "assert True  # the test is mine now"
+    return nb
+
+
+def deleted_test(lab: Lab) -> NotebookNode:
+    """Last task left blank and its test deleted."""
+    nb = lab.reference()
+    last = lab.answer_cells(nb)[-1]
+    nb.cells[last].source = lab.blank().cells[last].source
+    del nb.cells[lab.test_cells(nb)[-1]]
+    return nb
+
+
+def tampering(targets: dict[str, Path]) -> Case:
+    """Code that writes into the gradebook, the solutions and the repository."""
+    gradebook, solution, repo = targets["gradebook"], targets["solution"], targets["repo"]
+    code = f"""
+import pathlib, sqlite3
+try:
+    _con = sqlite3.connect({str(gradebook)!r})
+    _con.execute("UPDATE grade SET auto_score = 1000, manual_score = 1000")
+    _con.commit()
+    _con.close()
+except Exception as _e:
+    print("gradebook:", _e)
+pathlib.Path({str(solution)!r}).write_text("all answers are 42")
+pathlib.Path({str(repo / "nbgrader_config.py")!r}).write_text("c = get_config()\\n")
+pathlib.Path({str(repo / "owned.txt")!r}).write_text("hello from a student")
+"""
+    return appended(0, code)
+
+
+GOOD: dict[str, Case] = {
+    "reference": Lab.reference,
+    "blank": Lab.blank,
+    "wrong": wrong_answers,
+}
+
+
+def hostile(targets: dict[str, Path]) -> dict[str, Case]:
+    """Every way a submission can go wrong, by student name (the expected status first)."""
+    return {
+        "loop": appended(2, "while True:\n    pass"),
+        "sysexit": appended(0, "import sys\nsys.exit()"),
+        "osexit": appended(3, "import os\nos._exit(1)"),
+        "killself": appended(3, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+        "membomb": appended(1, "_hog = [bytearray(2**27) for _ in range(10**6)]"),
+        "edited": edited_test,
+        "deleted": deleted_test,
+        "renamed": renamed_function,
+        "nan": nan_results,
+        "huge": appended(0, 'print("\\n".join(f"line {i} of a huge output" for i in range(10**6)))'),
+        "tamper": tampering(targets),
+    }
+
+
+def write(path: Path, content: bytes | NotebookNode) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        nbformat.write(content, path)
