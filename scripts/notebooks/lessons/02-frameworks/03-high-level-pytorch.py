@@ -1,0 +1,602 @@
+# %% [markdown]
+# # 02·03 · High-level training with PyTorch Lightning
+#
+# In notebook 02 you wrote the training loop yourself: batches, `zero_grad`, `backward`, `step`,
+# validation after each epoch, the best weights kept by hand. That loop is the same in every
+# project, and so are its bugs (a forgotten `model.eval()`, a metric not reset). **PyTorch
+# Lightning** writes it once: you say what *one step* does in a `LightningModule`, and a `Trainer`
+# runs the loops, moves data to the device, logs, calls your callbacks and saves checkpoints.
+# Under the hood it is still the PyTorch of notebooks 01 and 02.
+
+# %% [markdown]
+# ## Objectives
+# After this notebook you can
+#
+# - write the digits classifier as a `LightningModule` (`training_step`, `validation_step`,
+#   `test_step`, `configure_optimizers`) and train it with a `Trainer(accelerator="auto")`;
+# - count the parameters of a dense network by hand and check the count with `ModelSummary`;
+# - log metrics with `self.log`, and read them back in TensorBoard;
+# - write a callback (here: live training curves) and use `EarlyStopping` and `ModelCheckpoint`;
+# - write a layer of your own with `nn.Parameter`, and check its gradients;
+# - test a trained model once, on data it has never seen;
+# - pick the last layer and the loss for binary, multi-class and multi-label problems;
+# - say what `devices` and `strategy` change when you train on several GPUs.
+
+# %%
+import logging
+import shutil
+import sys
+import types
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+# TensorBoard's file writer would import all of TensorFlow (seconds, and a screen of log lines) just
+# to write files; this empty module makes it use its own small writer, as when TensorFlow is absent.
+sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+
+import lightning as L
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from IPython.display import clear_output
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.model_summary import ModelSummary
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from torchmetrics.classification import MulticlassAccuracy
+
+import minifw as mf
+
+# Lightning's advice to use several DataLoader workers does not apply to data already in memory.
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*treespec.*")   # an internal deprecation inside Lightning
+# and its tip advertising a cloud logger:
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(lambda record: "litlogger" not in record.getMessage())
+torch.set_num_threads(1)  # these networks are tiny: one CPU thread is enough, and never waits for another
+L.seed_everything(0)      # Python, numpy and torch seeds at once
+device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+LOGS = Path("logs")       # next to this notebook; git ignores it
+shutil.rmtree(LOGS / "digits", ignore_errors=True)   # start every run from an empty log folder
+print("Lightning", L.__version__, "| torch", torch.__version__, "| device:", device)
+
+# %% [markdown]
+# ## 1. The digits classifier as a model
+#
+# The same data as in notebook 02: the digits split 60 / 20 / 20 % (stratified) into training,
+# validation and test sets, pixels scaled to $[0, 1]$ with a `MinMaxScaler` fitted on the training
+# set. The training loader shuffles (with a seeded generator); validation and test need no order.
+
+# %%
+X, y = mf.datasets.load_digits()
+X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
+pixels = mf.MinMaxScaler().fit(X_train)
+X_train, X_val, X_test = pixels.transform(X_train), pixels.transform(X_val), pixels.transform(X_test)
+
+
+def loader(X, y, shuffle=False, batch_size=32):
+    data = TensorDataset(torch.tensor(X), torch.tensor(y))
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle,
+                      generator=torch.Generator().manual_seed(0) if shuffle else None)
+
+
+train_loader = loader(X_train, y_train, shuffle=True)
+val_loader, test_loader = loader(X_val, y_val, batch_size=512), loader(X_test, y_test, batch_size=512)
+print("batches per epoch:", len(train_loader), "| validation", len(X_val), "| test", len(X_test))
+assert (len(X_train), len(X_val), len(X_test)) == (1079, 359, 359) and len(train_loader) == 34
+
+# %% [markdown]
+# A `LightningModule` is an `nn.Module` with a few more methods, each answering one question:
+#
+# | method | question |
+# |---|---|
+# | `__init__` | which layers, loss and metrics? |
+# | `forward(x)` | what does the model compute? (logits here) |
+# | `training_step(batch, batch_idx)` | what is the loss of one training batch? |
+# | `validation_step` / `test_step` | what do we measure on one validation / test batch? |
+# | `configure_optimizers()` | which optimizer (and learning-rate schedule)? |
+#
+# `training_step` only returns the loss: the `Trainer` calls `zero_grad`, `backward` and `step`,
+# switches between `train()` and `eval()` and turns off gradients for validation. `self.log(name,
+# value)` records a number; with `on_epoch=True` Lightning averages it over the epoch's batches
+# (weighted by batch size). A `torchmetrics` metric is logged as an object: Lightning calls its
+# `compute()` and `reset()` at the end of each epoch. The names follow Keras: `loss`, `accuracy`,
+# `val_loss`, `val_accuracy`.
+
+# %%
+class DigitsClassifier(L.LightningModule):
+    """64 -> 128 -> ReLU -> 64 -> ReLU -> 10 logits, Adam, softmax cross-entropy."""
+
+    def __init__(self, hidden=(128, 64), lr=1e-3, linear=nn.Linear):
+        super().__init__()
+        self.save_hyperparameters(ignore=["linear"])   # stored in checkpoints and in the logs
+        self.net = nn.Sequential(
+            linear(64, hidden[0]), nn.ReLU(),
+            linear(hidden[0], hidden[1]), nn.ReLU(),
+            linear(hidden[1], 10),
+        )
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.train_accuracy = MulticlassAccuracy(num_classes=10, average="micro")
+        self.val_accuracy = MulticlassAccuracy(num_classes=10, average="micro")
+        self.test_accuracy = MulticlassAccuracy(num_classes=10, average="micro")
+
+    def forward(self, x):
+        return self.net(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits, y)
+        self.train_accuracy.update(logits, y)
+        self.log("loss", loss, on_step=False, on_epoch=True)
+        self.log("accuracy", self.train_accuracy, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self.val_accuracy.update(logits, y)
+        self.log("val_loss", self.loss_fn(logits, y), prog_bar=True)
+        self.log("val_accuracy", self.val_accuracy, prog_bar=True)
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self.test_accuracy.update(logits, y)
+        self.log("test_loss", self.loss_fn(logits, y))
+        self.log("test_accuracy", self.test_accuracy)
+
+    def predict_step(self, batch, batch_idx):
+        x, _ = batch
+        return self(x).argmax(dim=1)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+
+model = DigitsClassifier()
+x_batch, y_batch = next(iter(train_loader))
+print("a batch:", tuple(x_batch.shape), "-> logits", tuple(model(x_batch).shape))
+assert model(x_batch).shape == (32, 10) and model.hparams.lr == 1e-3
+
+# %% [markdown]
+# ## 2. Counting parameters by hand
+#
+# A dense layer from $n_\text{in}$ to $n_\text{out}$ units has a weight matrix of
+# $n_\text{in} \times n_\text{out}$ numbers and one bias per output unit:
+# $n_\text{in} n_\text{out} + n_\text{out} = (n_\text{in} + 1)\, n_\text{out}$ parameters. ReLU has none. So
+#
+# $$\underbrace{64 \cdot 128 + 128}_{8\,320} + \underbrace{128 \cdot 64 + 64}_{8\,256}
+#   + \underbrace{64 \cdot 10 + 10}_{650} = 17\,226.$$
+#
+# `ModelSummary` lists every sub-module with its parameter count (`max_depth=2` looks inside
+# `net`); the `Trainer` prints the same table when training starts, unless told not to.
+
+# %%
+by_hand = (64 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10)
+summary = ModelSummary(model, max_depth=2)
+print(summary)
+print("total parameters:", summary.total_parameters, "| by hand:", by_hand)
+
+assert by_hand == 17226
+assert summary.total_parameters == summary.trainable_parameters == 17226
+assert sum(p.numel() for p in model.parameters()) == 17226
+assert [sum(p.numel() for p in layer.parameters()) for layer in model.net] == [8320, 0, 8256, 0, 650]
+
+# %% [markdown]
+# ## 3. Training with validation and logging
+#
+# The `Trainer` holds everything about *how* to train, apart from the model:
+#
+# - `accelerator="auto"` picks a GPU (`cuda` or `mps`) when there is one, else the CPU, and
+#   `devices=1` uses one of them; the model and every batch are moved there for you (and the
+#   model back to the CPU when `fit` ends);
+# - `max_epochs` bounds the training; `deterministic="warn"` asks for reproducible algorithms
+#   (with a warning where PyTorch has none);
+# - `logger` receives everything passed to `self.log`: here a `TensorBoardLogger` writing to
+#   `logs/digits/<version>` next to this notebook (section 5);
+# - `enable_checkpointing=False`: no checkpoint files for this first, short run.
+#
+# `trainer.fit(model, train_loader, val_loader)` first runs two validation batches as a *sanity
+# check* (so a bug in `validation_step` shows up at once, not after an epoch of training), then
+# alternates a training epoch and a validation pass. We train for 5 epochs only, and look at what
+# was logged.
+
+# %%
+def make_trainer(version, max_epochs, callbacks=(), **options):
+    return L.Trainer(
+        accelerator="auto", devices=1, max_epochs=max_epochs, deterministic="warn",
+        logger=TensorBoardLogger(save_dir=LOGS, name="digits", version=version, default_hp_metric=False),
+        callbacks=list(callbacks), log_every_n_steps=10, enable_progress_bar=False,
+        enable_model_summary=False, **options,
+    )
+
+
+short_trainer = make_trainer("short", max_epochs=5, enable_checkpointing=False)
+short_model = DigitsClassifier()
+short_trainer.fit(short_model, train_loader, val_loader)
+
+logged = {name: round(float(value), 4) for name, value in short_trainer.logged_metrics.items()}
+print("after", short_trainer.current_epoch, "epochs:", logged)
+print("trained on:", short_trainer.strategy.root_device, "| log folder:", short_trainer.logger.log_dir)
+
+assert short_trainer.current_epoch == 5
+assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(logged)
+assert logged["val_accuracy"] > 0.85                  # 5 epochs already do most of the work
+assert short_trainer.strategy.root_device.type == device   # accelerator="auto" found our device
+
+# %% [markdown]
+# ## 4. Callbacks: live curves and early stopping
+#
+# A **callback** is an object whose methods the `Trainer` calls at fixed moments:
+# `on_train_epoch_end`, `on_validation_epoch_end`, `on_fit_end` and many more. It keeps the
+# *extras* (plots, early stopping, checkpoints) out of the model's code. Ours collects the epoch's
+# metrics from `trainer.callback_metrics` after every epoch and redraws the curves every few
+# epochs (every redraw of a figure costs time, so not after each one).
+
+# %%
+class LiveCurves(Callback):
+    """Collect the logged metrics after every epoch; redraw loss and accuracy every `every` epochs."""
+
+    def __init__(self, every=5):
+        self.every = every
+        self.history = defaultdict(list)
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            self.history[name].append(float(trainer.callback_metrics[name]))
+        if (trainer.current_epoch + 1) % self.every == 0:
+            self.draw()
+
+    def on_fit_end(self, trainer, pl_module):
+        self.draw()
+
+    def draw(self):
+        clear_output(wait=True)   # replace the previous figure instead of adding one below it
+        epochs = range(1, len(self.history["loss"]) + 1)
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
+        for ax, name in ((ax1, "loss"), (ax2, "accuracy")):
+            ax.plot(epochs, self.history[name], label="training")
+            ax.plot(epochs, self.history["val_" + name], label="validation")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.legend()
+        ax1.set_yscale("log")
+        plt.show()
+
+
+# %% [markdown]
+# Two callbacks come with Lightning:
+#
+# - `EarlyStopping(monitor="val_loss", patience=p, min_delta=δ)` stops training when the validation
+#   loss has not improved by more than $\delta$ for $p$ epochs in a row: past that point the network
+#   learns the training set, not the task;
+# - `ModelCheckpoint(monitor="val_loss")` saves the weights of the best epoch so far (under the
+#   log folder), so that we can test **that** model, not the last one.
+#
+# We train a fresh model for at most 30 epochs with all three.
+
+# %%
+curves = LiveCurves(every=5)
+early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=4, min_delta=0.002)
+checkpoint = ModelCheckpoint(monitor="val_loss", mode="min")
+L.seed_everything(0)
+model = DigitsClassifier()
+trainer = make_trainer("full", max_epochs=30, callbacks=[curves, early_stopping, checkpoint])
+trainer.fit(model, train_loader, val_loader)
+
+# %%
+history = curves.history
+epochs_run = len(history["val_loss"])
+best_epoch = int(np.argmin(history["val_loss"])) + 1
+print(f"trained {epochs_run} epochs; best validation loss {min(history['val_loss']):.4f} at epoch {best_epoch}")
+print("best checkpoint:", checkpoint.best_model_path)
+
+assert epochs_run <= 30 and history["val_accuracy"][best_epoch - 1] > 0.95
+assert np.isclose(float(checkpoint.best_model_score), min(history["val_loss"]), rtol=1e-5)
+assert LOGS.resolve() in Path(checkpoint.best_model_path).resolve().parents   # checkpoints live under logs/
+if early_stopping.stopped_epoch:   # stopped early: `patience` epochs without an improvement > min_delta
+    assert early_stopping.wait_count == early_stopping.patience
+    print("early stopping after", early_stopping.stopped_epoch + 1, "epochs")
+
+# %% [markdown]
+# ## 5. TensorBoard
+#
+# Everything passed to `self.log` went to the `TensorBoardLogger`, as *event files* under
+# `logs/digits/short` and `logs/digits/full`, together with the hyper-parameters
+# (`save_hyperparameters`). To look at them, start TensorBoard on the `logs` folder, in a terminal
+#
+# ```
+# tensorboard --logdir lessons/02-frameworks/logs
+# ```
+#
+# and open http://localhost:6006, or inside JupyterLab: `%load_ext tensorboard` and then
+# `%tensorboard --logdir logs` in a cell. Both runs appear side by side; each curve can be smoothed,
+# zoomed and downloaded. The event files are plain data; TensorBoard's own reader gives them back:
+
+# %%
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+runs = {}
+for version in ("short", "full"):
+    events = EventAccumulator(str(LOGS / "digits" / version))
+    events.Reload()
+    runs[version] = {tag: [s.value for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+print("logged scalars:", sorted(runs["full"]))
+print("val_loss per epoch (full run):", np.round(runs["full"]["val_loss"], 3))
+
+assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(runs["full"])
+assert len(runs["short"]["val_loss"]) == 5 and len(runs["full"]["val_loss"]) == epochs_run   # one point per epoch
+assert np.allclose(runs["full"]["val_loss"], history["val_loss"], rtol=1e-5)   # what the callback saw
+
+# %% [markdown]
+# ## 6. A custom layer
+#
+# When no built-in layer does what you need, you write one. A layer is an `nn.Module`; its
+# trainable tensors are `nn.Parameter`s set as attributes in `__init__` (that is how `parameters()`,
+# the optimizer, `.to(device)` and `ModelSummary` find them), and `forward` computes the output.
+# Autograd derives the backward pass. Here is `minifw`'s dense layer, $y = xW + b$ with
+# $W$ of shape `(in, out)` and He-uniform initialization $W \sim U(-a, a)$, $a = \sqrt{6 / n_\text{in}}$:
+
+# %%
+class DenseLayer(nn.Module):
+    """y = x W + b, W: (in_features, out_features), He-uniform W, zero b (minifw's Linear)."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        a = np.sqrt(6 / in_features)
+        self.weight = nn.Parameter(torch.empty(in_features, out_features).uniform_(-a, a))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    def forward(self, x):
+        return x @ self.weight + self.bias
+
+    def extra_repr(self):   # what print(model) shows for this layer
+        return f"{self.weight.shape[0]} -> {self.weight.shape[1]}"
+
+
+layer = DenseLayer(4, 3).double()
+x_check = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+gradients_ok = torch.autograd.gradcheck(layer, (x_check,))   # autograd vs central differences
+custom = DigitsClassifier(linear=DenseLayer)
+print(custom.net)
+print("gradcheck:", gradients_ok, "| parameters:", ModelSummary(custom).total_parameters)
+
+assert gradients_ok
+assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+assert ModelSummary(custom).total_parameters == 17226
+assert custom.net[0].weight.abs().max() <= np.sqrt(6 / 64)
+
+# %% [markdown]
+# The model with our layer trains like the original one. Five epochs, as in section 3:
+
+# %%
+custom_trainer = make_trainer("custom", max_epochs=5, enable_checkpointing=False)
+custom_trainer.fit(custom, train_loader, val_loader)
+custom_val_accuracy = float(custom_trainer.callback_metrics["val_accuracy"])
+print(f"validation accuracy after 5 epochs: {custom_val_accuracy:.3f} (built-in layers: {logged['val_accuracy']:.3f})")
+assert custom_val_accuracy > 0.85
+
+# %% [markdown]
+# ## 7. Testing the model
+#
+# The test set has not been used so far: not for training, not for choosing the epoch. It gives
+# the honest estimate of how the model will do on new digits, and we use it **once**.
+# `trainer.test(..., ckpt_path="best")` reloads the best checkpoint of section 4 and runs
+# `test_step` over the test loader; `trainer.predict` runs `predict_step` and returns its outputs.
+
+# %%
+results = trainer.test(model, test_loader, ckpt_path="best", verbose=False)[0]
+predictions = torch.cat(trainer.predict(model, test_loader, ckpt_path="best")).cpu().numpy()
+print(f"test accuracy {results['test_accuracy']:.3f}, test loss {results['test_loss']:.4f}")
+
+assert results["test_accuracy"] > 0.95
+assert np.isclose((predictions == y_test).mean(), results["test_accuracy"], atol=1e-6)
+
+# %% [markdown]
+# Which digits get confused? The confusion matrix counts, for each true digit (row), the
+# predicted digits (columns); the diagonal holds the correct answers.
+
+# %%
+confusion = mf.confusion_matrix(predictions, y_test, num_classes=10)
+wrong = np.flatnonzero(predictions != y_test)
+fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1, 1.2]})
+axes[0].imshow(confusion, cmap="Blues")
+for i in range(10):
+    for j in range(10):
+        if confusion[i, j]:
+            axes[0].text(j, i, confusion[i, j], ha="center", va="center", fontsize=8,
+                         color="white" if i == j else "black")
+axes[0].set_xlabel("predicted")
+axes[0].set_ylabel("true")
+axes[0].set_xticks(range(10))
+axes[0].set_yticks(range(10))
+axes[1].axis("off")
+fig.text(0.74, 0.95, "some mistakes (true → predicted)", ha="center")
+for k, i in enumerate(wrong[:8]):
+    ax = fig.add_axes([0.55 + 0.1 * (k % 4), 0.5 - 0.4 * (k // 4), 0.08, 0.35])
+    ax.imshow(X_test[i].reshape(8, 8), cmap="gray_r")
+    ax.set_title(f"{y_test[i]} → {predictions[i]}", fontsize=9)
+    ax.axis("off")
+plt.show()
+
+assert confusion.sum() == len(y_test) and np.trace(confusion) == (predictions == y_test).sum()
+print(len(wrong), "mistakes out of", len(y_test))
+
+# %% [markdown]
+# ## 8. Choosing the last layer and the loss
+#
+# The last layer and the loss go together, and they depend on what the labels are. In PyTorch the
+# network ends with a plain `Linear` (logits) and the loss applies the sigmoid or softmax itself,
+# in a numerically stable form; you apply `sigmoid` / `softmax` only to read probabilities.
+# In Keras the last layer usually carries the activation.
+#
+# | problem | labels | last layer | PyTorch loss | to predict | Keras (last layer, loss) |
+# |---|---|---|---|---|---|
+# | binary | 0/1, float, shape `(N,)` or `(N, 1)` | `Linear(n, 1)` | `BCEWithLogitsLoss` | `sigmoid(z) > 0.5` | `Dense(1, "sigmoid")`, `BinaryCrossentropy` |
+# | multi-class, one-hot | one 1 per row, float `(N, C)` | `Linear(n, C)` | `CrossEntropyLoss` (probability targets) | `argmax(z)` | `Dense(C, "softmax")`, `CategoricalCrossentropy` |
+# | multi-class, class index | `int64` `(N,)` in $0..C-1$ | `Linear(n, C)` | `CrossEntropyLoss` | `argmax(z)` | `Dense(C, "softmax")`, `SparseCategoricalCrossentropy` |
+# | multi-label | any number of 1s per row, float `(N, C)` | `Linear(n, C)` | `BCEWithLogitsLoss` | `sigmoid(z) > 0.5` per column | `Dense(C, "sigmoid")`, `BinaryCrossentropy` |
+#
+# The formulas: binary, $\ell = -[y \log \sigma(z) + (1-y)\log(1-\sigma(z))]$; multi-class,
+# $\ell = -\sum_c q_c \log \mathrm{softmax}(z)_c$ with $q$ the one-hot (or smoothed) target;
+# multi-label, one binary cross-entropy per column, averaged. A small demo of each row, checked
+# against these formulas (and against `minifw`'s losses):
+
+# %%
+torch.manual_seed(0)
+z_bin, y_bin = torch.randn(6), torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])     # binary
+loss_bin = nn.BCEWithLogitsLoss()(z_bin, y_bin)
+p = torch.sigmoid(z_bin)
+assert torch.isclose(loss_bin, -(y_bin * p.log() + (1 - y_bin) * (1 - p).log()).mean())
+assert np.isclose(loss_bin.item(), mf.BCEWithLogits()(z_bin.numpy(), y_bin.numpy())[0], rtol=1e-6)
+print("binary:      loss", round(loss_bin.item(), 4), "| predictions", (p > 0.5).int().tolist())
+
+z_multi, y_index = torch.randn(4, 3), torch.tensor([2, 0, 1, 2])                 # multi-class, class index
+loss_index = nn.CrossEntropyLoss()(z_multi, y_index)
+y_onehot = F.one_hot(y_index, num_classes=3).float()                              # multi-class, one-hot
+loss_onehot = nn.CrossEntropyLoss()(z_multi, y_onehot)
+assert torch.isclose(loss_index, -(y_onehot * F.log_softmax(z_multi, dim=1)).sum(dim=1).mean())
+assert torch.isclose(loss_index, loss_onehot)                                     # same loss, two label formats
+assert np.isclose(loss_index.item(), mf.CrossEntropy()(z_multi.numpy(), y_index.numpy())[0], rtol=1e-6)
+print("multi-class: loss", round(loss_index.item(), 4), "(index) =", round(loss_onehot.item(), 4),
+      "(one-hot) | predictions", z_multi.argmax(dim=1).tolist())
+
+# multi-label: for 4 digits, three yes/no questions at once: even? at least 5? prime?
+digits = torch.tensor([2, 7, 8, 9])
+y_multi = torch.stack([digits % 2 == 0, digits >= 5, torch.isin(digits, torch.tensor([2, 3, 5, 7]))], dim=1).float()
+z_labels = torch.randn(4, 3)
+loss_multi = nn.BCEWithLogitsLoss()(z_labels, y_multi)
+per_column = [nn.BCEWithLogitsLoss()(z_labels[:, c], y_multi[:, c]) for c in range(3)]
+assert torch.isclose(loss_multi, torch.stack(per_column).mean())                  # one binary loss per column
+print("multi-label: loss", round(loss_multi.item(), 4), "| targets", y_multi.int().tolist(),
+      "| predictions", (torch.sigmoid(z_labels) > 0.5).int().tolist())
+assert y_multi.int().tolist() == [[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 1, 0]]   # several 1s per row
+
+# %% [markdown]
+# The classic mistake is a softmax in the model **and** `CrossEntropyLoss`, which applies another
+# one: the loss still runs, but it is computed on squashed numbers, and its gradients shrink, so
+# training crawls. No error message warns you:
+
+# %%
+z = torch.tensor([[4.0, 0.0, -2.0]], requires_grad=True)
+target = torch.tensor([1])
+right = nn.CrossEntropyLoss()(z, target)
+(grad_right,) = torch.autograd.grad(right, z)
+wrong_loss = nn.CrossEntropyLoss()(F.softmax(z, dim=1), target)
+(grad_wrong,) = torch.autograd.grad(wrong_loss, z)
+print(f"logits: loss {right.item():.3f}, gradient size {grad_right.norm():.3f}")
+print(f"softmax twice: loss {wrong_loss.item():.3f}, gradient size {grad_wrong.norm():.3f}")
+assert grad_wrong.norm() < grad_right.norm() / 10
+
+# %% [markdown]
+# ## 9. More than one device
+#
+# The `Trainer` hides where the computation runs. With several GPUs you change arguments, not code:
+#
+# ```python
+# L.Trainer(accelerator="gpu", devices=4, strategy="ddp")            # 4 GPUs, one process each (a script)
+# L.Trainer(accelerator="gpu", devices=4, strategy="ddp_notebook")   # the same from Jupyter
+# L.Trainer(accelerator="gpu", devices=8, num_nodes=2)               # 16 GPUs on 2 machines
+# L.Trainer(accelerator="gpu", devices=1, precision="bf16-mixed")    # faster 16-bit arithmetic
+# ```
+#
+# With **DDP** (distributed data parallel) every device holds a full copy of the model. Each one
+# gets its own share of the data (a `DistributedSampler`, which Lightning adds for you), computes
+# the gradients of its own batches, and the devices then **average** their gradients before every
+# step, so all copies stay identical. With 4 devices and `batch_size=32`, each step sees
+# $4 \times 32 = 128$ examples. Models too large for one GPU need a strategy that splits the model
+# itself (`strategy="fsdp"`). Our trainer used one device:
+
+# %%
+from lightning.pytorch.strategies import SingleDeviceStrategy
+from torch.utils.data.distributed import DistributedSampler
+
+print("accelerator:", type(trainer.accelerator).__name__, "| devices:", trainer.num_devices,
+      "| strategy:", type(trainer.strategy).__name__)
+assert trainer.num_devices == 1 and isinstance(trainer.strategy, SingleDeviceStrategy)
+
+# How DDP would share our 1079 training examples among 4 devices (no GPU needed to see it):
+shares = [list(DistributedSampler(train_loader.dataset, num_replicas=4, rank=r, shuffle=False)) for r in range(4)]
+print("examples per device:", [len(s) for s in shares], "| batches of 32 per device and epoch:", -(-len(shares[0]) // 32))
+assert [len(s) for s in shares] == [270] * 4                        # 1079 padded to 1080 = 4 x 270
+assert set().union(*map(set, shares)) == set(range(1079))           # together they cover every example
+
+# Averaging the gradients of 4 equal batches of 32 gives the gradient of the 128 examples together:
+xb, yb = torch.tensor(X_train[:128]), torch.tensor(y_train[:128])
+net = DigitsClassifier().net
+
+
+def gradient(x, y):
+    net.zero_grad()
+    F.cross_entropy(net(x), y).backward()
+    return torch.cat([p.grad.flatten() for p in net.parameters()])
+
+
+averaged = torch.stack([gradient(xb[k::4], yb[k::4]) for k in range(4)]).mean(dim=0)
+assert torch.allclose(averaged, gradient(xb, yb), atol=1e-6)
+
+# %% [markdown]
+# ## 10. Side by side with the other framework
+#
+# The same ideas carry three names. The TensorFlow twin of this notebook builds the same network
+# with Keras; here is the correspondence, with `minifw` (part 1) for reference:
+#
+# | idea | minifw | PyTorch Lightning | Keras |
+# |---|---|---|---|
+# | the model | `mf.Sequential(...)` in `mf.Model(net, loss, optimizer)` | `LightningModule` (`forward`) | `keras.Sequential([...])` |
+# | loss and optimizer | `mf.Model(..., mf.CrossEntropy(), mf.Adam(...))` | `training_step`, `configure_optimizers` | `model.compile(optimizer, loss, metrics)` |
+# | training | `model.fit(X, y, epochs, batch_size, validation_data)` | `Trainer(max_epochs=...).fit(model, train, val)` | `model.fit(X, y, epochs, batch_size, validation_data)` |
+# | metrics per epoch | `History` | `self.log`, `trainer.callback_metrics`, a logger | `History` |
+# | callbacks | `mf.EarlyStopping` | `EarlyStopping`, `ModelCheckpoint`, `Callback` | `keras.callbacks.EarlyStopping`, `ModelCheckpoint`, `Callback` |
+# | parameter count | `net.num_parameters()` | `ModelSummary` | `model.summary()`, `count_params()` |
+# | test | `model.evaluate(X, y)` | `trainer.test(model, loader)` | `model.evaluate(X, y)` |
+# | device | the CPU (numpy) | `accelerator="auto"`, `devices`, `strategy` | automatic; `tf.distribute` strategies |
+#
+# In Keras the whole of sections 1 to 4 is about ten lines:
+#
+# ```python
+# model = keras.Sequential([keras.Input((64,)), layers.Dense(128, activation="relu"),
+#                           layers.Dense(64, activation="relu"), layers.Dense(10)])
+# model.compile(keras.optimizers.Adam(1e-3),
+#               keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+# model.fit(X_train, y_train, batch_size=32, epochs=30, validation_data=(X_val, y_val),
+#           callbacks=[keras.callbacks.EarlyStopping(patience=4, restore_best_weights=True),
+#                      keras.callbacks.TensorBoard("logs")])
+# model.evaluate(X_test, y_test)
+# ```
+#
+# And `minifw`, whose `fit` was modelled on Keras's, trains the same network on the same split:
+
+# %%
+net_mf = mf.Sequential(mf.Linear(64, 128, seed=0), mf.ReLU(), mf.Linear(128, 64, seed=1), mf.ReLU(),
+                       mf.Linear(64, 10, seed=2))
+model_mf = mf.Model(net_mf, mf.CrossEntropy(), mf.Adam(net_mf.parameters(), lr=1e-3))
+history_mf = model_mf.fit(X_train, y_train, epochs=30, batch_size=32, validation_data=(X_val, y_val),
+                          callbacks=[mf.EarlyStopping(monitor="val_loss", patience=4)], progress=False)
+test_accuracy_mf = mf.accuracy(net_mf.eval()(X_test), y_test)
+print(f"minifw: {net_mf.num_parameters()} parameters, {len(history_mf['val_loss'])} epochs, test accuracy {test_accuracy_mf:.3f}")
+print(f"Lightning: {summary.total_parameters} parameters, {epochs_run} epochs, test accuracy {results['test_accuracy']:.3f}")
+
+assert net_mf.num_parameters() == summary.total_parameters == 17226
+assert test_accuracy_mf > 0.95 and results["test_accuracy"] > 0.95
+
+# %% [markdown]
+# ## Try it
+# 1. Section 2: work out the parameter count of `DigitsClassifier(hidden=(256, 128))` by hand, then
+#    check it with `ModelSummary`.
+# 2. Section 4: set `patience=1` and then `patience=10`. When does training stop, and how does the
+#    test accuracy of the best checkpoint change?
+# 3. Section 4: add a learning-rate schedule: return
+#    `{"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)}`
+#    from `configure_optimizers`, add `lightning.pytorch.callbacks.LearningRateMonitor()` to the
+#    callbacks and find the learning-rate curve in TensorBoard.
+# 4. Section 6: write a `Scale` layer with one trainable number per feature, $y = x \odot s$, put it in
+#    front of the network and check its gradients with `gradcheck`.
+# 5. Section 8: train the network of section 1 on the multi-label task "even? at least 5? prime?"
+#    for the digits: which loss, which last layer, and what accuracy per question?
+#
+# **Next:** the TensorFlow twin of this notebook, `03-high-level-tensorflow.ipynb`, has the same
+# sections with Keras; compare them side by side. Then practise in the labs (`labs/`).
