@@ -1,9 +1,10 @@
 """PyTorch and TensorFlow twins mirror each other.
 
 Every `*-pytorch.ipynb` under lessons/, solutions/ and labs/ has a `*-tensorflow.ipynb` twin
-(and the other way round) with the same `## ` section headings in the same order, so a student
-can read either and an instructor can compare them. While a twin does not exist yet the pair is
-skipped; once both exist the headings must match.
+(and the other way round; the same path with the suffix swapped, in folder names too) with the
+same `## ` section headings in the same order, so a student can read either and an instructor
+can compare them. While a twin does not exist yet the pair is skipped; once both exist the
+headings must match.
 """
 from __future__ import annotations
 
@@ -39,12 +40,20 @@ def notebook_headings(path: Path) -> list[str]:
     return section_headings(json.loads(path.read_text(encoding="utf-8"))["cells"])
 
 
+def _swap(name: str, suffix: str) -> str:
+    """`name` (a file or folder name) with its track suffix swapped, or unchanged if it has none."""
+    stem, dot, ext = name.partition(".")
+    mine, other = SUFFIXES if suffix == SUFFIXES[0] else SUFFIXES[::-1]
+    return stem[: -len(mine)] + other + dot + ext if stem.endswith(mine) else name
+
+
 def twin_of(path: Path) -> Path:
-    stem = path.stem
-    for mine, other in (SUFFIXES, SUFFIXES[::-1]):
-        if stem.endswith(mine):
-            return path.with_name(stem[: -len(mine)] + other + path.suffix)
-    raise ValueError(f"{path.name}: expected a name ending in -pytorch or -tensorflow")
+    """The other track's notebook: the suffix swapped in the file name and in folder names
+    (nbgrader keeps each assignment in its own folder: `solutions/x-pytorch/x-pytorch.ipynb`)."""
+    suffix = next((s for s in SUFFIXES if path.stem.endswith(s)), None)
+    if suffix is None:
+        raise ValueError(f"{path.name}: expected a name ending in -pytorch or -tensorflow")
+    return path.parent.with_name(_swap(path.parent.name, suffix)) / _swap(path.name, suffix)
 
 
 def _pairs() -> list[tuple[Path, Path]]:
@@ -72,6 +81,7 @@ def test_twins_have_the_same_section_headings(pytorch, tensorflow):
     diff = "\n".join(difflib.unified_diff(torch_headings, tf_headings, pytorch.name, tensorflow.name, lineterm=""))
     assert torch_headings == tf_headings, f"'## ' headings differ between the twins:\n{diff}"
 
+
 def test_section_headings_reader():
     cells = [
         {"cell_type": "markdown", "source": "# Title\n## Objectives\ntext\n### a sub-heading"},
@@ -85,3 +95,6 @@ def test_twin_names():
     a = ROOT / "lessons" / "02-frameworks" / "01-tensors-autograd-pytorch.ipynb"
     b = a.with_name("01-tensors-autograd-tensorflow.ipynb")
     assert twin_of(a) == b and twin_of(b) == a
+    c = ROOT / "solutions" / "classification-pytorch" / "classification-pytorch.ipynb"
+    d = ROOT / "solutions" / "classification-tensorflow" / "classification-tensorflow.ipynb"
+    assert twin_of(c) == d and twin_of(d) == c
