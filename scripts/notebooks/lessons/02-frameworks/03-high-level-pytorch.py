@@ -24,8 +24,8 @@
 
 # %%
 import logging
-import shutil
 import sys
+import time
 import types
 import warnings
 from collections import defaultdict
@@ -59,7 +59,7 @@ torch.set_num_threads(1)  # these networks are tiny: one CPU thread is enough, a
 L.seed_everything(0)      # Python, numpy and torch seeds at once
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 LOGS = Path("logs")       # next to this notebook; git ignores it
-shutil.rmtree(LOGS / "digits", ignore_errors=True)   # start every run from an empty log folder
+RUN = time.strftime("%Y-%m-%d_%H-%M-%S")   # every run of this notebook logs into a folder of its own
 print("Lightning", L.__version__, "| torch", torch.__version__, "| device:", device)
 
 # %% [markdown]
@@ -196,7 +196,7 @@ assert [sum(p.numel() for p in layer.parameters()) for layer in model.net] == [8
 # - `max_epochs` bounds the training; `deterministic="warn"` asks for reproducible algorithms
 #   (with a warning where PyTorch has none);
 # - `logger` receives everything passed to `self.log`: here a `TensorBoardLogger` writing to
-#   `logs/digits/<version>` next to this notebook (section 5);
+#   `logs/digits/<date_time>/<version>` next to this notebook (section 5);
 # - `enable_checkpointing=False`: no checkpoint files for this first, short run.
 #
 # `trainer.fit(model, train_loader, val_loader)` first runs two validation batches as a *sanity
@@ -208,7 +208,7 @@ assert [sum(p.numel() for p in layer.parameters()) for layer in model.net] == [8
 def make_trainer(version, max_epochs, callbacks=(), **options):
     return L.Trainer(
         accelerator="auto", devices=1, max_epochs=max_epochs, deterministic="warn",
-        logger=TensorBoardLogger(save_dir=LOGS, name="digits", version=version, default_hp_metric=False),
+        logger=TensorBoardLogger(save_dir=LOGS / "digits", name=RUN, version=version, default_hp_metric=False),
         callbacks=list(callbacks), log_every_n_steps=10, enable_progress_bar=False,
         enable_model_summary=False, **options,
     )
@@ -280,7 +280,7 @@ class LiveCurves(Callback):
 
 # %%
 curves = LiveCurves(every=5)
-early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=4, min_delta=0.002)
+early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=3, min_delta=0.005)
 checkpoint = ModelCheckpoint(monitor="val_loss", mode="min")
 L.seed_everything(0)
 model = DigitsClassifier()
@@ -305,7 +305,7 @@ if early_stopping.stopped_epoch:   # stopped early: `patience` epochs without an
 # ## 5. TensorBoard
 #
 # Everything passed to `self.log` went to the `TensorBoardLogger`, as *event files* under
-# `logs/digits/short` and `logs/digits/full`, together with the hyper-parameters
+# `logs/digits/<date_time>/short` and `.../full`, together with the hyper-parameters
 # (`save_hyperparameters`). To look at them, start TensorBoard on the `logs` folder, in a terminal
 #
 # ```
@@ -313,7 +313,8 @@ if early_stopping.stopped_epoch:   # stopped early: `patience` epochs without an
 # ```
 #
 # and open http://localhost:6006, or inside JupyterLab: `%load_ext tensorboard` and then
-# `%tensorboard --logdir logs` in a cell. Both runs appear side by side; each curve can be smoothed,
+# `%tensorboard --logdir logs` in a cell. The runs appear side by side, those of earlier runs of
+# the notebook too (delete their folders when you no longer need them); each curve can be smoothed,
 # zoomed and downloaded. The event files are plain data; TensorBoard's own reader gives them back:
 
 # %%
@@ -321,7 +322,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 runs = {}
 for version in ("short", "full"):
-    events = EventAccumulator(str(LOGS / "digits" / version))
+    events = EventAccumulator(str(LOGS / "digits" / RUN / version))
     events.Reload()
     runs[version] = {tag: [s.value for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 print("logged scalars:", sorted(runs["full"]))
@@ -442,38 +443,80 @@ print(len(wrong), "mistakes out of", len(y_test))
 #
 # The formulas: binary, $\ell = -[y \log \sigma(z) + (1-y)\log(1-\sigma(z))]$; multi-class,
 # $\ell = -\sum_c q_c \log \mathrm{softmax}(z)_c$ with $q$ the one-hot (or smoothed) target;
-# multi-label, one binary cross-entropy per column, averaged. A small demo of each row, checked
-# against these formulas (and against `minifw`'s losses):
+# multi-label, one binary cross-entropy per column, averaged. A small demo of each row, with the
+# loss checked against its formula (and against `minifw`'s losses). The models are small, so a plain
+# loop as in notebook 02 trains them:
 
 # %%
+def train_plain(model, loss_fn, X, Y, epochs, optimizer):
+    """The loop of notebook 02: shuffled batches of 32, forward, loss, backward, step."""
+    batches = DataLoader(TensorDataset(torch.tensor(X), torch.tensor(Y)), batch_size=32, shuffle=True,
+                         generator=torch.Generator().manual_seed(0))
+    for epoch in range(epochs):
+        for xb, yb in batches:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+    return model.eval()
+
+
+# Row 1, binary: is the tumour malignant? A perceptron on the two scaled features (notebook 02).
+X_tum, y_tum = mf.datasets.make_tumours(seed=0)
+X_tum_train, X_tum_test, y_tum_train, y_tum_test = mf.train_test_split(X_tum, y_tum, seed=0)
+tumour_scaler = mf.MinMaxScaler().fit(X_tum_train)
+X_tum_train, X_tum_test = tumour_scaler.transform(X_tum_train), tumour_scaler.transform(X_tum_test)
+
 torch.manual_seed(0)
-z_bin, y_bin = torch.randn(6), torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])     # binary
-loss_bin = nn.BCEWithLogitsLoss()(z_bin, y_bin)
-p = torch.sigmoid(z_bin)
-assert torch.isclose(loss_bin, -(y_bin * p.log() + (1 - y_bin) * (1 - p).log()).mean())
-assert np.isclose(loss_bin.item(), mf.BCEWithLogits()(z_bin.numpy(), y_bin.numpy())[0], rtol=1e-6)
-print("binary:      loss", round(loss_bin.item(), 4), "| predictions", (p > 0.5).int().tolist())
+binary = nn.Linear(2, 1)                                         # one logit, no activation
+train_plain(binary, nn.BCEWithLogitsLoss(), X_tum_train, y_tum_train[:, None].astype("float32"), epochs=30,
+            optimizer=torch.optim.SGD(binary.parameters(), lr=0.1, momentum=0.9))
+with torch.no_grad():
+    z_bin = binary(torch.tensor(X_tum_test))
+y_bin = torch.tensor(y_tum_test[:, None], dtype=torch.float32)
+loss_bin = nn.BCEWithLogitsLoss()(z_bin, y_bin).item()
+p = torch.sigmoid(z_bin).numpy()
+bce_by_hand = -np.mean(y_bin.numpy() * np.log(p) + (1 - y_bin.numpy()) * np.log(1 - p))
+binary_accuracy = np.mean((p[:, 0] > 0.5) == y_tum_test)
+print(f"binary: test accuracy {binary_accuracy:.3f}, loss {loss_bin:.4f} (by hand {bce_by_hand:.4f})")
+assert binary_accuracy > 0.85 and np.isclose(loss_bin, bce_by_hand, rtol=1e-4)
+assert np.isclose(loss_bin, mf.BCEWithLogits()(z_bin.numpy(), y_bin.numpy())[0], rtol=1e-5)
 
-z_multi, y_index = torch.randn(4, 3), torch.tensor([2, 0, 1, 2])                 # multi-class, class index
-loss_index = nn.CrossEntropyLoss()(z_multi, y_index)
-y_onehot = F.one_hot(y_index, num_classes=3).float()                              # multi-class, one-hot
-loss_onehot = nn.CrossEntropyLoss()(z_multi, y_onehot)
-assert torch.isclose(loss_index, -(y_onehot * F.log_softmax(z_multi, dim=1)).sum(dim=1).mean())
-assert torch.isclose(loss_index, loss_onehot)                                     # same loss, two label formats
-assert np.isclose(loss_index.item(), mf.CrossEntropy()(z_multi.numpy(), y_index.numpy())[0], rtol=1e-6)
-print("multi-class: loss", round(loss_index.item(), 4), "(index) =", round(loss_onehot.item(), 4),
-      "(one-hot) | predictions", z_multi.argmax(dim=1).tolist())
+# %%
+# Rows 2 and 3, multi-class: the same logits, targets one-hot or as class indices.
+torch.manual_seed(0)
+logits = nn.Linear(64, 10)(torch.tensor(X_val[:8])).detach()       # an untrained layer: any logits do
+index = torch.tensor(y_val[:8])
+one_hot = F.one_hot(index, num_classes=10).float()
+loss_index = nn.CrossEntropyLoss()(logits, index).item()
+loss_one_hot = nn.CrossEntropyLoss()(logits, one_hot).item()       # float (N, C) targets: probabilities
+probs = F.softmax(logits, dim=1).numpy()
+by_hand = -np.mean(np.log(probs[np.arange(8), y_val[:8]]))
+print(f"one-hot {loss_one_hot:.5f} = class index {loss_index:.5f} = by hand {by_hand:.5f}")
+assert one_hot.shape == (8, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-6)
+assert np.isclose(loss_one_hot, loss_index, rtol=1e-5) and np.isclose(loss_index, by_hand, rtol=1e-4)
+assert np.isclose(loss_index, mf.CrossEntropy()(logits.numpy(), y_val[:8])[0], rtol=1e-5)
 
-# multi-label: for 4 digits, three yes/no questions at once: even? at least 5? prime?
-digits = torch.tensor([2, 7, 8, 9])
-y_multi = torch.stack([digits % 2 == 0, digits >= 5, torch.isin(digits, torch.tensor([2, 3, 5, 7]))], dim=1).float()
-z_labels = torch.randn(4, 3)
-loss_multi = nn.BCEWithLogitsLoss()(z_labels, y_multi)
-per_column = [nn.BCEWithLogitsLoss()(z_labels[:, c], y_multi[:, c]) for c in range(3)]
-assert torch.isclose(loss_multi, torch.stack(per_column).mean())                  # one binary loss per column
-print("multi-label: loss", round(loss_multi.item(), 4), "| targets", y_multi.int().tolist(),
-      "| predictions", (torch.sigmoid(z_labels) > 0.5).int().tolist())
-assert y_multi.int().tolist() == [[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 1, 0]]   # several 1s per row
+# %%
+# Row 4, multi-label: three yes/no questions about each digit, any number of them true.
+questions = ["even", "at least 5", "prime"]
+
+
+def digit_labels(y):
+    return np.stack([y % 2 == 0, y >= 5, np.isin(y, [2, 3, 5, 7])], axis=1).astype("float32")
+
+
+torch.manual_seed(0)
+multi_label = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))   # 3 independent logits
+train_plain(multi_label, nn.BCEWithLogitsLoss(), X_train, digit_labels(y_train), epochs=10,
+            optimizer=torch.optim.Adam(multi_label.parameters(), lr=3e-3))
+with torch.no_grad():
+    answers = torch.sigmoid(multi_label(torch.tensor(X_test))).numpy()
+per_question = np.mean((answers > 0.5) == digit_labels(y_test), axis=0)
+print("test accuracy per question:", {q: round(float(a), 3) for q, a in zip(questions, per_question)})
+print("digit", y_test[0], "->", {q: round(float(a), 2) for q, a in zip(questions, answers[0])})
+assert digit_labels(np.array([2, 7, 8, 9])).tolist() == [[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 1, 0]]
+assert answers.shape == (len(y_test), 3) and per_question.min() > 0.9
+assert not np.allclose(answers.sum(axis=1), 1)      # sigmoids: the outputs do not sum to 1
 
 # %% [markdown]
 # The classic mistake is a softmax in the model **and** `CrossEntropyLoss`, which applies another
@@ -563,7 +606,7 @@ assert torch.allclose(averaged, gradient(xb, yb), atol=1e-6)
 # model.compile(keras.optimizers.Adam(1e-3),
 #               keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 # model.fit(X_train, y_train, batch_size=32, epochs=30, validation_data=(X_val, y_val),
-#           callbacks=[keras.callbacks.EarlyStopping(patience=4, restore_best_weights=True),
+#           callbacks=[keras.callbacks.EarlyStopping(min_delta=0.005, patience=3, restore_best_weights=True),
 #                      keras.callbacks.TensorBoard("logs")])
 # model.evaluate(X_test, y_test)
 # ```
@@ -575,7 +618,7 @@ net_mf = mf.Sequential(mf.Linear(64, 128, seed=0), mf.ReLU(), mf.Linear(128, 64,
                        mf.Linear(64, 10, seed=2))
 model_mf = mf.Model(net_mf, mf.CrossEntropy(), mf.Adam(net_mf.parameters(), lr=1e-3))
 history_mf = model_mf.fit(X_train, y_train, epochs=30, batch_size=32, validation_data=(X_val, y_val),
-                          callbacks=[mf.EarlyStopping(monitor="val_loss", patience=4)], progress=False)
+                          callbacks=[mf.EarlyStopping(monitor="val_loss", min_delta=0.005, patience=3)], progress=False)
 test_accuracy_mf = mf.accuracy(net_mf.eval()(X_test), y_test)
 print(f"minifw: {net_mf.num_parameters()} parameters, {len(history_mf['val_loss'])} epochs, test accuracy {test_accuracy_mf:.3f}")
 print(f"Lightning: {summary.total_parameters} parameters, {epochs_run} epochs, test accuracy {results['test_accuracy']:.3f}")
@@ -595,8 +638,9 @@ assert test_accuracy_mf > 0.95 and results["test_accuracy"] > 0.95
 #    callbacks and find the learning-rate curve in TensorBoard.
 # 4. Section 6: write a `Scale` layer with one trainable number per feature, $y = x \odot s$, put it in
 #    front of the network and check its gradients with `gradcheck`.
-# 5. Section 8: train the network of section 1 on the multi-label task "even? at least 5? prime?"
-#    for the digits: which loss, which last layer, and what accuracy per question?
+# 5. Section 8: end the binary perceptron with `nn.Sigmoid()` and train it with `nn.BCELoss()`: same
+#    accuracy? Then compare `nn.BCELoss()(torch.sigmoid(z), y)` with `nn.BCEWithLogitsLoss()(z, y)`
+#    for `z = torch.tensor([-120.0])`, `y = torch.tensor([1.0])`: which one is right, and why?
 #
 # **Next:** the TensorFlow twin of this notebook, `03-high-level-tensorflow.ipynb`, has the same
 # sections with Keras; compare them side by side. Then practise in the labs (`labs/`).
