@@ -601,8 +601,8 @@ assert torch.allclose(averaged, gradient(xb, yb), atol=1e-6)
 # In Keras the whole of sections 1 to 4 is about ten lines:
 #
 # ```python
-# model = keras.Sequential([keras.Input((64,)), layers.Dense(128, activation="relu"),
-#                           layers.Dense(64, activation="relu"), layers.Dense(10)])
+# model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"),
+#                           keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
 # model.compile(keras.optimizers.Adam(1e-3),
 #               keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 # model.fit(X_train, y_train, batch_size=32, epochs=30, validation_data=(X_val, y_val),
