@@ -1,8 +1,8 @@
-"""Grade one submission inside a scratch course: `python -m nngrade._worker JOB.json`.
+"""Grade one submission inside a scratch course (the grader process).
 
-The parent (nngrade autograde) prepares the scratch folder (source/, submitted/, a copy of
-the gradebook), starts this process with its limits and a wall-clock deadline, and reads
-result.json back. This process limits itself before nbgrader starts the kernel, so the
+nngrade autograde prepares the scratch folder (source/, submitted/, a copy of the gradebook
+and job.json), forks a process that runs main() there under a wall-clock deadline, and reads
+result.json back. To look at a failure by hand: `python -m nngrade._worker SCRATCH/job.json`. This process limits itself before nbgrader starts the kernel, so the
 kernel inherits the limits, and it kills whatever the kernel left running when it ends.
 """
 

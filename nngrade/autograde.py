@@ -1,9 +1,9 @@
 """Autograding a batch of submissions so that no submission can stop the batch, change
 another student's grade, or change the course's files.
 
-Each submission is graded by nbgrader in its own process (`python -m nngrade._worker`) on
-a scratch copy of the course: the lab's source files, the submission and a copy of the
-gradebook, in a temporary folder. The process limits itself (memory, file size) before the
+Each submission is graded by nbgrader in its own process (forked from this one, see
+nngrade._worker) on a scratch copy of the course: the lab's source files, the submission and
+a copy of the gradebook, in a temporary folder. The process limits itself (memory, file size) before the
 kernel starts and is killed at its wall-clock deadline, along with anything it started.
 After each submission the protected folders (the repository and the course directory)
 are compared with a snapshot and restored if changed; when several submissions ran at that
@@ -31,8 +31,6 @@ import nbformat
 import psutil
 from nbgrader.utils import rmtree
 
-import nngrade
-
 from .course import Course, CourseError
 from .diagnose import changed_tests, diagnose
 from .preprocessors import describe_exit
@@ -40,7 +38,8 @@ from .feedback import with_report
 from .grades import autograded_points, merge_grades, read_grades
 from .guard import Guard
 from .limits import Limits
-from .processes import become_subreaper, kill_descendants, kill_tree
+from ._worker import main as worker_main
+from .processes import Forked, become_subreaper, kill_descendants, kill_tree
 from .release import differences, generate_release
 from .status import CRASHED, INVALID, MEMORY, TAMPERED, TIMEOUT, Record, worst
 
@@ -55,7 +54,7 @@ class Run:
     student: str
     lab: str
     scratch: Path
-    process: subprocess.Popen
+    process: Forked
     started: float
     deadline: float
     alone: bool
@@ -172,15 +171,9 @@ class Batch:
         job = {"root": str(self.course.root), "scratch": str(scratch), "student": student,
                "lab": lab, "limits": self.limits.to_dict(), "skip_reason": skip_reason}
         (scratch / "job.json").write_text(json.dumps(job))
-        env = self.limits.environment(home)
-        package_parent = str(Path(nngrade.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = package_parent + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        with open(scratch / "worker.log", "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "nngrade._worker", str(scratch / "job.json")],
-                cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
+        job_path = scratch / "job.json"
+        process = Forked(lambda: worker_main([str(job_path)]), cwd=scratch,
+                         env=self.limits.environment(home), log=scratch / "worker.log")
         limit = SKIP_SECONDS if skip_reason else self.limits.time_limit
         now = time.monotonic()
         return Run(student, lab, scratch, process, now, now + limit, alone, statuses, notes)
