@@ -11,6 +11,10 @@ from collections import defaultdict
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# pytest-xdist runs one worker per core: one math thread per worker (and per notebook kernel,
+# which inherits this environment) avoids oversubscribing the cores, which slows torch ~25x.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 
