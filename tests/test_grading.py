@@ -170,15 +170,27 @@ def test_course_files_and_other_grades_are_intact(graded):
     assert "grading 13 submissions" in graded.autograde  # the first batch was not graded again
 
 
-def test_generate_check_flags_a_stale_release(tmp_path):
+def test_generate_check_flags_a_stale_release(tmp_path, monkeypatch, capsys):
+    from nngrade.cli import main
+
     for part in (Path("nbgrader_config.py"), Path("solutions") / LAB):
         copy = shutil.copytree if (REPO / part).is_dir() else shutil.copyfile
         (tmp_path / part).parent.mkdir(parents=True, exist_ok=True)
         copy(REPO / part, tmp_path / part)
-    nngrade(tmp_path, "generate")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NNGRADE_COURSE_DIR", str(tmp_path / "grading"))  # restored afterwards
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+
+    def generate(*args: str) -> tuple[int, str]:
+        code = main(["generate", *args])
+        return code, capsys.readouterr().out
+
+    assert generate() == (0, f"labs/{LAB}: written\n")
     release = tmp_path / "labs" / LAB / f"{LAB}.ipynb"
     release.write_text(release.read_text().replace("# YOUR CODE HERE", "# edited by hand"))
-    with pytest.raises(AssertionError, match=f"{LAB}/{LAB}.ipynb: content differs"):
-        nngrade(tmp_path, "generate", "--check")
-    nngrade(tmp_path, "generate")
-    assert "up to date" in nngrade(tmp_path, "generate", "--check").stdout
+    code, out = generate("--check")
+    assert code == 1 and f"{LAB}/{LAB}.ipynb: content differs" in out, out
+    assert generate() == (0, f"labs/{LAB}: written\n")
+    code, out = generate("--check")
+    assert code == 0 and "up to date" in out, out
+    assert not (tmp_path / "grading").exists()  # generating never touches the course directory
