@@ -1,0 +1,596 @@
+# %% [markdown]
+# # 03·02 · Regularization in practice (PyTorch Lightning)
+#
+# A network with 85 000 parameters and only 200 training images learns its training set by
+# heart. This notebook sets up exactly that situation on the digits and tries, one at a time,
+# the standard cures: **early stopping, a smaller network, L1 and L2 penalties, dropout, batch
+# normalization, label smoothing and noise on the inputs**. Every method gets the same budget
+# (60 epochs of Adam), and a table at the end compares them.
+#
+# The TensorFlow twin, `02-regularization-tensorflow.ipynb`, runs the same experiment with Keras,
+# under the same headings.
+
+# %% [markdown]
+# ## Objectives
+# After this notebook you can
+#
+# - read training and validation curves, and pick the epoch to stop at;
+# - stop training automatically with Lightning's `EarlyStopping` and get the best weights back
+#   with `ModelCheckpoint`;
+# - say why shrinking a network is not a free cure, and why one too-narrow layer (a bottleneck)
+#   hurts;
+# - add an L1 penalty to the loss by hand and an L2 penalty as `weight_decay`, and show that L1
+#   makes weights exactly sparse-ish (many near zero) while L2 makes them small;
+# - place `nn.Dropout` and `nn.BatchNorm1d` in a network and explain what `model.eval()` changes;
+# - use `label_smoothing` and Gaussian input noise;
+# - compare methods fairly: same data, same budget, one table of validation accuracy and
+#   train–validation gap.
+
+# %%
+import logging
+import shutil
+import warnings
+
+import lightning as L
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import minifw as mf
+
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # no banner about devices at every fit
+warnings.filterwarnings("ignore", message=".*LeafSpec.*")        # a deprecation inside Lightning, not ours
+torch.set_num_threads(1)  # these networks are tiny: one CPU thread is enough, and never waits for another
+L.seed_everything(0, verbose=False)  # Python, numpy and torch seeds
+device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+print("PyTorch", torch.__version__, "| Lightning", L.__version__, "| device:", device)
+
+# %% [markdown]
+# ## 1. A small training set and a big network
+#
+# The digits are 1797 images of $8 \times 8$ pixels with values 0 to 16; we divide by 16 so the
+# inputs lie in $[0, 1]$. A stratified split keeps **200 images for training** (about 20 of
+# each digit), 800 for validation (to compare methods and choose epochs) and 797 for a final test,
+# touched once at the very end.
+#
+# The network is a 64-256-256-10 perceptron with ReLU activations: it has
+# $64 \cdot 256 + 256 + 256 \cdot 256 + 256 + 256 \cdot 10 + 10 = 85\,002$ parameters, more than
+# 400 per training image. That is enough to memorize every image, label and all.
+
+# %%
+X, y = mf.datasets.load_digits()
+X = X / 16
+X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=800, test_size=797, seed=0)
+print("train", X_train.shape, "| validation", X_val.shape, "| test", X_test.shape)
+print("training images per digit:", np.bincount(y_train))
+assert X_train.shape == (200, 64) and X_val.shape == (800, 64) and X_test.shape == (797, 64)
+assert np.all(np.abs(np.bincount(y_train) - 20) <= 1) and 0 <= X.min() and X.max() == 1
+
+EPOCHS, BATCH_SIZE, LR = 60, 50, 2e-3   # the budget every method gets: 60 epochs x 4 steps of Adam
+
+# DataLoaders for Lightning, and the whole sets as tensors on the device for quick evaluation
+train_loader = DataLoader(TensorDataset(torch.tensor(X_train), torch.tensor(y_train)), batch_size=BATCH_SIZE,
+                          shuffle=True)
+val_loader = DataLoader(TensorDataset(torch.tensor(X_val), torch.tensor(y_val)), batch_size=len(X_val))
+Xt_train, yt_train = torch.tensor(X_train, device=device), torch.tensor(y_train, device=device)
+Xt_val, yt_val = torch.tensor(X_val, device=device), torch.tensor(y_val, device=device)
+Xt_test, yt_test = torch.tensor(X_test, device=device), torch.tensor(y_test, device=device)
+
+
+def mlp(hidden=(256, 256), dropout=0.0, batchnorm=False):
+    """64 -> hidden[0] -> hidden[1] -> ... -> 10: Linear, [BatchNorm1d], ReLU, [Dropout] per hidden layer."""
+    layers, width = [], 64
+    for h in hidden:
+        layers.append(nn.Linear(width, h))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(h))
+        layers.append(nn.ReLU())
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    layers.append(nn.Linear(width, 10))
+    return nn.Sequential(*layers)
+
+
+def weight_matrices(net):
+    """The weight matrices of the Linear layers (no biases, no batchnorm parameters)."""
+    return [m.weight for m in net.modules() if isinstance(m, nn.Linear)]
+
+
+n_params = sum(p.numel() for p in mlp().parameters())
+print(mlp())
+print("parameters:", n_params, "| per training image:", n_params / len(X_train))
+assert n_params == 85_002
+
+# %% [markdown]
+# One `LightningModule` serves every experiment of this notebook. Its constructor has a switch
+# for each method; they are all off by default, and each section below explains one. The
+# training loss of a batch $(x, y)$ is
+#
+# $$L = \mathrm{CE}_\varepsilon\big(f(x + \sigma \xi),\, y\big) + \lambda_1 \sum_{W} \sum_{ij} |W_{ij}|,
+#   \qquad \xi \sim \mathcal N(0, I),$$
+#
+# with label smoothing $\varepsilon$ (section 8), input noise $\sigma$ (section 9) and the L1
+# strength $\lambda_1$ (section 5); the L2 penalty is the optimizer's `weight_decay` (section 5).
+# Validation always uses the plain cross-entropy, in evaluation mode.
+
+# %%
+class Classifier(L.LightningModule):
+    def __init__(self, net, lr=LR, weight_decay=0.0, l1=0.0, label_smoothing=0.0, noise=0.0):
+        super().__init__()
+        self.net = net
+        self.lr, self.weight_decay, self.l1 = lr, weight_decay, l1
+        self.label_smoothing, self.noise = label_smoothing, noise
+
+    def forward(self, x):
+        return self.net(x)
+
+    def regularized_loss(self, x, y):
+        if self.noise:                                    # section 9: new noise at every step
+            x = x + self.noise * torch.randn_like(x)
+        loss = F.cross_entropy(self(x), y, label_smoothing=self.label_smoothing)
+        if self.l1:                                       # section 5: L1 penalty, by hand
+            loss = loss + self.l1 * sum(w.abs().sum() for w in weight_matrices(self.net))
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        loss = self.regularized_loss(*batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True)  # mean over the epoch's batches
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self.log("val_loss", F.cross_entropy(logits, y))
+        self.log("val_acc", (logits.argmax(dim=1) == y).float().mean())
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+@torch.no_grad()
+def evaluate(model, X, y):
+    """(cross-entropy, accuracy) of the model in evaluation mode on tensors X, y."""
+    model.to(device).eval()
+    logits = model(X)
+    return F.cross_entropy(logits, y).item(), (logits.argmax(dim=1) == y).float().mean().item()
+
+
+results = {}  # method -> training and validation accuracy, filled as we go
+
+
+def record(name, model):
+    (_, train_acc), (_, val_acc) = evaluate(model, Xt_train, yt_train), evaluate(model, Xt_val, yt_val)
+    results[name] = {"train": train_acc, "val": val_acc, "gap": train_acc - val_acc}
+    print(f"{name:>16}: training accuracy {train_acc:.3f}, validation {val_acc:.3f}, gap {train_acc - val_acc:.3f}")
+
+
+# %% [markdown]
+# ## 2. Validation curves and choosing the epoch
+#
+# We train the plain network (no regularization) for the full budget. A small callback copies
+# the logged values at the end of every epoch, so we can plot them.
+
+# %%
+class Curves(Callback):
+    """Keeps the epoch means of the logged values: curves.history["val_loss"][e] after epoch e."""
+
+    def __init__(self):
+        self.history = {"train_loss": [], "val_loss": [], "val_acc": []}
+
+    def on_train_epoch_end(self, trainer, module):
+        for key, values in self.history.items():
+            values.append(trainer.callback_metrics[key].item())
+
+
+def trainer(**kwargs):
+    """A quiet Trainer for the budget of this notebook (no progress bar, no logger files)."""
+    options = dict(max_epochs=EPOCHS, accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_model_summary=False)
+    return L.Trainer(**(options | kwargs))
+
+
+L.seed_everything(0, verbose=False)
+baseline = Classifier(mlp())
+curves = Curves()
+trainer(callbacks=[curves]).fit(baseline, train_loader, val_loader)
+history = curves.history
+record("baseline", baseline)
+
+best_epoch = int(np.argmin(history["val_loss"]))
+print(f"lowest validation loss {min(history['val_loss']):.3f} after epoch {best_epoch + 1}; "
+      f"after epoch {EPOCHS}: {history['val_loss'][-1]:.3f}")
+
+epochs = np.arange(1, EPOCHS + 1)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax1.plot(epochs, history["train_loss"], label="training")
+ax1.plot(epochs, history["val_loss"], label="validation")
+ax1.axvline(best_epoch + 1, color="gray", ls="--", label=f"best epoch ({best_epoch + 1})")
+ax1.set_yscale("log")
+ax1.set_xlabel("epoch")
+ax1.set_ylabel("cross-entropy")
+ax1.legend()
+ax2.plot(epochs, history["val_acc"], color="C1")
+ax2.axhline(results["baseline"]["train"], color="C0", label="training accuracy at the end")
+ax2.set_ylim(0.8, 1.01)
+ax2.set_xlabel("epoch")
+ax2.set_ylabel("validation accuracy")
+ax2.legend()
+plt.show()
+
+assert results["baseline"]["train"] == 1.0 and history["train_loss"][-1] < 0.01  # the training set is memorized
+assert results["baseline"]["gap"] > 0.03                                      # validation lags behind
+assert history["train_loss"][-1] < history["train_loss"][best_epoch] / 2       # training loss still halves ...
+assert history["val_loss"][-1] > min(history["val_loss"]) and best_epoch < EPOCHS - 10  # ... validation does not
+print(f"validation accuracy after the best epoch: {history['val_acc'][best_epoch]:.3f}, at the end: {history['val_acc'][-1]:.3f}")
+assert abs(history["val_acc"][-1] - history["val_acc"][best_epoch]) < 0.015             # and accuracy hardly moves
+
+# %% [markdown]
+# Read the curves like this:
+#
+# - The **training loss** falls all the time, to almost 0: the network fits the 200 images, and
+#   then makes itself ever more confident about them.
+# - The **validation loss** falls while the network learns what digits look like, bottoms out,
+#   and then creeps up again: the extra confidence bought on the training set is paid for on the
+#   validation set. The distance between the two curves is **overfitting**.
+# - The **validation accuracy** hardly changes after the best epoch (by less than 1.5 points):
+#   the last epochs change the confidence of the answers more than the answers themselves.
+#   Training accuracy is 100 %, so the train–validation **gap** in accuracy is the error rate
+#   on new images.
+#
+# The epoch with the lowest validation loss is the natural point to stop. We choose it with the
+# validation set, never with the test set: the test set must stay an unbiased estimate of the
+# chosen model.
+
+# %% [markdown]
+# ## 3. Early stopping
+#
+# Instead of training for a fixed budget and looking afterwards, **early stopping** watches the
+# validation loss during training and stops when it has not improved for `patience` epochs.
+# Patience matters because the validation loss is noisy: one bad epoch should not end training.
+# When it stops, the weights are those of the last epoch, `patience` epochs past the best one, so
+# we also keep a copy of the best weights: Lightning's `ModelCheckpoint` saves them to a file
+# (under `logs/`, which git ignores) whenever the monitored value improves, and we load them back
+# at the end. (Keras's `EarlyStopping(restore_best_weights=True)` does both in one callback.)
+
+# %%
+checkpoint_dir = "logs/early-stopping"
+shutil.rmtree(checkpoint_dir, ignore_errors=True)  # a fresh folder on every run
+stopper = EarlyStopping(monitor="val_loss", patience=10, mode="min")
+checkpoint = ModelCheckpoint(dirpath=checkpoint_dir, filename="best", monitor="val_loss", mode="min",
+                             save_weights_only=True)
+
+L.seed_everything(0, verbose=False)
+early = Classifier(mlp())
+early_curves = Curves()
+early_trainer = trainer(callbacks=[stopper, checkpoint, early_curves], enable_checkpointing=True)
+early_trainer.fit(early, train_loader, val_loader)
+early.load_state_dict(torch.load(checkpoint.best_model_path, map_location=device)["state_dict"])
+record("early stopping", early)
+
+stopped_after = early_trainer.current_epoch
+early_best = int(np.argmin(early_curves.history["val_loss"])) + 1
+best_score = checkpoint.best_model_score.item()
+restored_val_loss, _ = evaluate(early, Xt_val, yt_val)
+print(f"best epoch {early_best}, stopped after epoch {stopped_after} of {EPOCHS}; "
+      f"best validation loss {best_score:.4f}, restored model: {restored_val_loss:.4f}")
+
+assert stopped_after == early_best + 10 < EPOCHS                 # patience ran out: 10 epochs after the best
+assert abs(restored_val_loss - best_score) < 1e-4                 # the best weights are back
+assert abs(best_score - min(history["val_loss"])) < 0.01          # the same curve as section 2, cut short
+assert restored_val_loss < evaluate(baseline, Xt_val, yt_val)[0]  # a lower loss than after the full budget
+
+# %% [markdown]
+# With the same seed, the run retraces the curve of section 2 and stops `patience` epochs after
+# its lowest validation loss, with the weights of that epoch restored: a lower validation loss
+# than after the full budget, in fewer epochs. It does not change the training, it only picks a
+# point on the same curve, so it can be no better than that curve's best epoch (and the lowest
+# *loss* is not always the highest *accuracy*: compare the two in the table of section 10).
+# It works together with every method below, costs nothing and is almost always worth
+# switching on. The methods below change the curve itself.
+#
+# **A faster loop for the comparisons.** A `Trainer` runs many hooks (logging, callbacks,
+# checks) at every step; for our 4 steps per epoch that costs more than the step itself. The
+# remaining experiments only need the final weights, so `fit_fast` takes exactly the steps
+# `Trainer.fit` takes (shuffled batches, the module's `regularized_loss`, the optimizer of
+# `configure_optimizers`) in a plain PyTorch loop, a few times faster.
+
+# %%
+def fit_fast(module, epochs=EPOCHS, batch_size=BATCH_SIZE):
+    """Train `module` (a Classifier) like Trainer.fit, without validation or logging."""
+    module.to(device).train()
+    optimizer = module.configure_optimizers()
+    for epoch in range(epochs):
+        order = torch.randperm(len(Xt_train), device=device)
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            loss = module.regularized_loss(Xt_train[batch], yt_train[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return module.eval()
+
+
+# %% [markdown]
+# ## 4. Capacity and the information bottleneck
+#
+# The oldest cure for overfitting is a smaller model: fewer parameters, less room to memorize.
+# We shrink both hidden layers from 256 to 64 units (85 002 → 8 970 parameters). And we try the
+# opposite mistake, a network whose second hidden layer has only 4 units: everything the output
+# layer learns about an image must pass through 4 numbers, an **information bottleneck**.
+
+# %%
+torch.manual_seed(0)
+smaller = fit_fast(Classifier(mlp((64, 64))))
+record("smaller network", smaller)
+torch.manual_seed(0)
+bottleneck = fit_fast(Classifier(mlp((256, 4))))
+(_, bottleneck_train), (_, bottleneck_val) = evaluate(bottleneck, Xt_train, yt_train), evaluate(bottleneck, Xt_val, yt_val)
+print(f"     bottleneck 4: training accuracy {bottleneck_train:.3f}, validation {bottleneck_val:.3f}")
+
+assert sum(p.numel() for p in smaller.parameters()) == 8_970
+assert results["smaller network"]["train"] > 0.99                      # 9 000 parameters still memorize 200 images
+assert results["smaller network"]["val"] < results["baseline"]["val"]  # and generalize no better here
+assert bottleneck_val < results["baseline"]["val"] - 0.05               # a 4-unit layer loses information
+
+# %% [markdown]
+# The smaller network still learns all 200 training images (for memorizing, 9 000 parameters
+# are plenty) and is *less* accurate on new ones: capacity is not the same as parameter count,
+# and modern networks often generalize better when they are wide and regularized than when they
+# are small. The bottleneck costs much more: 4 numbers cannot keep apart ten digits in all their
+# styles. If you shrink a network, shrink it evenly and keep every layer comfortably wider than
+# the number of classes.
+
+# %% [markdown]
+# ## 5. L1 and L2 penalties
+#
+# A penalty on the size of the weights, added to the loss, prefers simple explanations among all
+# those that fit the training data:
+#
+# $$L_{\text{L1}} = \mathrm{CE} + \lambda_1 \sum |w|, \qquad
+#   L_{\text{L2}} = \mathrm{CE} + \frac{\lambda_2}{2} \sum w^2 .$$
+#
+# Their gradients show how they differ. L2 adds $\lambda_2 w$: a pull towards 0 proportional to
+# the weight, strong for large weights and vanishing for small ones, so all weights become
+# **small**. L1 adds $\lambda_1 \operatorname{sign}(w)$: the same pull for every weight however
+# small, so weights the data does not defend are pushed all the way to (near) **zero**: L1 makes
+# the network **sparse**.
+#
+# L1 we add to the loss by hand (the `l1` switch of `Classifier`, $\lambda_1 = 10^{-4}$). L2 is so
+# common that every optimizer has it built in: `weight_decay` $= \lambda_2$ adds $\lambda_2 w$ to
+# each gradient before the update, exactly the gradient of the L2 term (PyTorch's `weight_decay`
+# also decays the biases; a penalty by hand can skip them). We use $\lambda_2 = 10^{-3}$.
+
+# %%
+torch.manual_seed(0)
+l1_model = fit_fast(Classifier(mlp(), l1=1e-4))
+record("L1 (by hand)", l1_model)
+torch.manual_seed(0)
+l2_model = fit_fast(Classifier(mlp(), weight_decay=1e-3))
+record("L2 (weight decay)", l2_model)
+
+
+def all_weights(model):
+    return torch.cat([w.detach().flatten() for w in weight_matrices(model)]).cpu().numpy()
+
+
+weights = {"none": all_weights(baseline), "L1": all_weights(l1_model), "L2": all_weights(l2_model)}
+near_zero = {name: np.mean(np.abs(w) < 1e-3) for name, w in weights.items()}
+norm = {name: np.sqrt(np.sum(w ** 2)) for name, w in weights.items()}
+for name in weights:
+    print(f"{name:>4}: weights with |w| < 0.001: {near_zero[name]:6.1%} | norm of all weights {norm[name]:6.2f}")
+
+bins = np.linspace(-0.3, 0.3, 61)
+plt.figure(figsize=(7, 3))
+for name, w in weights.items():
+    plt.hist(w, bins=bins, histtype="step", lw=1.5, label=name)
+plt.yscale("log")
+plt.xlabel("weight value")
+plt.ylabel("count")
+plt.legend(title="penalty")
+plt.show()
+
+assert near_zero["L1"] > 0.4 and near_zero["none"] < 0.05           # L1: about half the weights near zero
+assert near_zero["L1"] > 1.5 * near_zero["L2"] and near_zero["L2"] > 0.1  # far more than L2, which has some
+assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none"] < 0.8  # both shrink by ~1/3
+
+# %% [markdown]
+# The histogram (log scale) shows it: L1 piles about half of the weights up at 0; L2 squeezes
+# the whole distribution towards 0. Both shrink the weights by about a third.
+#
+# L2 also leaves a fair share near zero, more than its gradient $\lambda_2 w$ suggests. That is
+# Adam's doing: Adam divides each gradient by a running estimate of its own size, so for a weight
+# the data barely uses, the decay term alone sets the step and Adam makes it a full-size step
+# towards 0. (`torch.optim.AdamW` avoids this by applying the decay *after* Adam's scaling, which
+# is why it is usually preferred with Adam. With plain SGD, L2 shrinks each weight by a constant
+# factor per step, which never reaches zero.)
+#
+# The strength $\lambda$ is a hyperparameter, chosen with the validation set like the epoch: too
+# small does nothing, too large and the network underfits. On these digits neither penalty moves
+# the validation accuracy much (see the table in section 10).
+
+# %% [markdown]
+# ## 6. Dropout
+#
+# **Dropout** switches each hidden unit off at random during training: with rate $p$, a unit's
+# output $h$ becomes
+#
+# $$\tilde h = \frac{m}{1-p}\, h, \qquad m \sim \mathrm{Bernoulli}(1 - p),$$
+#
+# a new mask $m$ at every step. Dividing by $1 - p$ keeps the expected value,
+# $\mathbb E[\tilde h] = h$, so at test time dropout simply does nothing. No unit can rely on
+# one particular partner being present, so the network learns redundant, more robust features;
+# it also behaves like an average over many thinned networks.
+#
+# Where to put it: after the activation of the hidden layers (here after each ReLU), not on the
+# output layer. Typical rates are 0.2 to 0.5 for hidden layers; on the inputs, at most about
+# 0.2. `model.train()` switches the masks on, `model.eval()` off: Lightning and `evaluate` do it
+# for us, and forgetting it in a hand-written loop is a classic bug.
+
+# %%
+torch.manual_seed(0)
+dropout_model = fit_fast(Classifier(mlp(dropout=0.5)))
+record("dropout 0.5", dropout_model)
+
+x = Xt_val[:5]
+with torch.no_grad():
+    dropout_model.train()
+    train_a, train_b = dropout_model(x), dropout_model(x)
+    dropout_model.eval()
+    eval_a, eval_b = dropout_model(x), dropout_model(x)
+print("train mode, two calls, first logit:", train_a[0, 0].item(), train_b[0, 0].item())
+print("eval mode,  two calls, first logit:", eval_a[0, 0].item(), eval_b[0, 0].item())
+assert not torch.allclose(train_a, train_b)  # training: a new random mask every call
+assert torch.equal(eval_a, eval_b)           # evaluation: dropout is off, the output is fixed
+
+# %% [markdown]
+# ## 7. Batch normalization
+#
+# A **batch-normalization** layer standardizes each unit over the batch, then rescales it with
+# two learned parameters $\gamma, \beta$:
+#
+# $$\hat h = \frac{h - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}, \qquad \tilde h = \gamma \hat h + \beta .$$
+#
+# It was invented to make training faster and more stable (each layer sees inputs of a steady
+# scale), but it also regularizes: $\mu_B$ and $\sigma_B$ come from the other images of the batch,
+# a different random batch at every step, so each image's activations are slightly noisy. In
+# evaluation mode the layer uses running averages of $\mu$ and $\sigma^2$ collected during
+# training instead, so a prediction no longer depends on the rest of the batch. We put it
+# between each hidden `Linear` and its ReLU.
+
+# %%
+torch.manual_seed(0)
+bn_model = fit_fast(Classifier(mlp(batchnorm=True)))
+record("batch norm", bn_model)
+
+with torch.no_grad():  # evaluation mode: one image alone gets the same logits as inside a batch
+    alone, in_batch = bn_model(Xt_val[:1]), bn_model(Xt_val[:100])[:1]
+assert torch.allclose(alone, in_batch, atol=1e-5)
+
+# %% [markdown]
+# ## 8. Label smoothing
+#
+# The cross-entropy with a one-hot target is lowest when the network gives the right class
+# probability 1, which needs infinitely large logits: on a memorized training set, the weights
+# keep growing. **Label smoothing** replaces the one-hot target by
+#
+# $$q = (1 - \varepsilon)\,\mathrm{onehot}(y) + \frac{\varepsilon}{C},$$
+#
+# here with $\varepsilon = 0.1$ and $C = 10$: 0.91 on the right class, 0.01 on each other one.
+# The best the network can do is now a finite, less confident answer. We compare the mean
+# probability the networks give to their own predicted class on the validation set.
+
+# %%
+torch.manual_seed(0)
+smooth_model = fit_fast(Classifier(mlp(), label_smoothing=0.1))
+record("label smoothing", smooth_model)
+
+
+@torch.no_grad()
+def confidence(model):
+    return F.softmax(model(Xt_val), dim=1).max(dim=1).values.mean().item()
+
+
+print(f"mean confidence on validation images: plain {confidence(baseline):.3f}, smoothed {confidence(smooth_model):.3f}")
+assert confidence(smooth_model) < 0.91 < confidence(baseline)  # below the 0.91 of the smoothed target
+
+# %% [markdown]
+# ## 9. Noise on the inputs
+#
+# Overfitting means learning details of the 200 training images that do not matter. Adding
+# fresh Gaussian noise to the inputs at every training step, $\tilde x = x + \sigma \xi$ with
+# $\xi \sim \mathcal N(0, I)$, makes such details unreliable: the network only sees slightly
+# different versions of each image and must rely on what survives the noise. (For a linear
+# model with squared error, input noise is, on average, exactly an L2 penalty.) Like dropout, it is on in training only.
+# Here $\sigma = 0.1$ on pixels in $[0, 1]$; the images below show what the network sees.
+
+# %%
+torch.manual_seed(0)
+noise_model = fit_fast(Classifier(mlp(), noise=0.1))
+record("input noise", noise_model)
+
+fig, axes = plt.subplots(1, 6, figsize=(8, 1.6))
+for i, ax in enumerate(axes):
+    image = X_train[i // 2] + (0.1 * np.random.default_rng(i).standard_normal(64) if i % 2 else 0)
+    ax.imshow(image.reshape(8, 8), cmap="gray_r")
+    ax.set_title("noisy" if i % 2 else f"digit {y_train[i // 2]}", fontsize=9)
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## 10. Comparing the methods
+#
+# Regularizers combine. Our **regularized model** uses dropout 0.5, input noise 0.1 and label
+# smoothing 0.1 together, with the same budget. Then the table: training and validation accuracy
+# of every method, and the gap between them (1 image of the 800 is 0.00125).
+
+# %%
+torch.manual_seed(0)
+regularized = fit_fast(Classifier(mlp(dropout=0.5), noise=0.1, label_smoothing=0.1))
+record("regularized", regularized)
+
+print(f"\n{'method':>18} {'train':>6} {'val':>6} {'gap':>6}")
+for name, r in results.items():
+    print(f"{name:>18} {r['train']:6.3f} {r['val']:6.3f} {r['gap']:6.3f}")
+
+names = list(results)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
+ax1.barh(names, [results[n]["val"] for n in names], color="C1")
+ax1.set_xlim(0.85, 1.0)
+ax1.set_xlabel("validation accuracy")
+ax1.invert_yaxis()
+ax2.barh(names, [results[n]["gap"] for n in names], color="C3")
+ax2.axvline(results["baseline"]["gap"], color="k", ls="--", lw=1)
+ax2.set_xlabel("gap: training − validation accuracy")
+plt.show()
+
+base, reg = results["baseline"], results["regularized"]
+assert reg["gap"] < base["gap"] - 0.005 and reg["val"] > base["val"] + 0.005  # the regularized model's gap is smaller
+helped = [n for n in names if results[n]["gap"] < base["gap"] - 0.005]
+print("methods that narrow the gap by more than 4 images:", helped)
+assert {"dropout 0.5", "regularized"} <= set(helped) and len(helped) >= 4
+assert reg["val"] > max(results[n]["val"] for n in names if n != "regularized") - 0.01  # about the best single one
+assert results["early stopping"]["gap"] > base["gap"] - 0.005 and results["smaller network"]["gap"] > base["gap"]
+assert all(r["train"] > 0.99 for r in results.values())  # every method still learns the training set
+
+# %% [markdown]
+# What the table says, for this data and this budget:
+#
+# - Every model still learns its 200 training images, so each gap is simply that model's error
+#   rate on new images.
+# - The regularized model's gap is clearly smaller than the baseline's, by about a point, and so
+#   is dropout's; at least four methods narrow the gap by more than 4 images. Which of the others
+#   help most differs between this notebook and its twin, and between seeds: differences of a few
+#   images are noise, so compare methods over several seeds before you trust a ranking (Try it,
+#   task 1). The combination is about as good as the best single method, not the sum of them
+#   all: regularizers overlap in what they do.
+# - Early stopping and the smaller network do not narrow the accuracy gap here.
+# - None of this comes near what **more data** does (notebook 01, and Try it, task 5): the gap
+#   of 200 images is mostly the price of having only 200 images.
+#
+# Finally, the test set, used once, for the model we would pick:
+
+# %%
+_, test_acc = evaluate(regularized, Xt_test, yt_test)
+print(f"regularized model, test accuracy: {test_acc:.3f} (validation: {reg['val']:.3f})")
+assert abs(test_acc - reg["val"]) < 0.03  # validation was a fair estimate
+
+# %% [markdown]
+# ## Try it
+# 1. Run section 10 with `torch.manual_seed(1)` and `(2)` for the baseline and the regularized
+#    model. How much does the validation accuracy of one method move between seeds?
+# 2. Dropout rates: try 0.2 and 0.8. Then put a dropout of 0.2 on the inputs as well.
+# 3. L2: try `weight_decay` 1e-4 and 1e-2, and `torch.optim.AdamW` in `configure_optimizers`.
+#    When does the network start to underfit (training accuracy below 100 %)?
+# 4. Early stopping: monitor `val_acc` (`mode="max"`) instead of `val_loss`. Does it stop at
+#    the same epoch?
+# 5. Train the baseline on 800 images instead of 200 (take them from the test set). How does its
+#    gap compare with the best regularizer's?
+#
+# **Next:** `03-regularization-minifw.ipynb` runs the same experiment with the dropout,
+# batch-norm, L2 and early stopping of `minifw`, the framework you built. The TensorFlow twin of
+# this notebook is `02-regularization-tensorflow.ipynb`.
