@@ -44,6 +44,9 @@ from .release import differences, generate_release
 from .status import CRASHED, INVALID, MEMORY, TAMPERED, TIMEOUT, Record, worst
 
 MAX_NOTEBOOK_MB = 100
+# Folders of run-time output that lessons and tools write into the repository (git-ignored);
+# the guard does not watch them.
+SCRATCH_NAMES = {".ipynb_checkpoints", ".pytest_cache", ".hypothesis", "lightning_logs", "logs", "runs"}
 SKIP_SECONDS = 120  # grading without running the code (a fallback) must not take longer
 
 
@@ -134,7 +137,7 @@ class Batch:
         tmp = self.tmp
 
         def ignored(path: Path) -> bool:
-            return (path.name == ".ipynb_checkpoints" or path in (venv, tmp)
+            return (path.name in SCRATCH_NAMES or path in (venv, tmp)
                     or (path.parent == git and path.name not in ("hooks", "config")))
 
         self.guard = Guard([self.course.root, self.course.course_dir], ignored, self.tmp / "backup")

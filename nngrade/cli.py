@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 from .course import Course, CourseError
+from .guard import GuardError
 from .limits import Limits
 
 DESCRIPTION = """\
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         course = Course.locate(args.course_dir)
         return COMMANDS[args.command](course, args)
-    except CourseError as error:
+    except (CourseError, GuardError) as error:
         print("nngrade: " + textwrap.indent(str(error), "  ").lstrip(), file=sys.stderr)
         return 2
 

@@ -14,8 +14,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 LEAKS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
-pytestmark = pytest.mark.xdist_group("grading")
-
 
 def test_committed_labs_match_the_solutions(tmp_path):
     env = dict(os.environ)
