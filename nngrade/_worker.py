@@ -84,13 +84,14 @@ def main(argv: list[str]) -> int:
     job_path = Path(argv[0])
     job = json.loads(job_path.read_text())
     become_subreaper()
-    Limits(**job["limits"]).apply_rlimits()
+    refused = Limits(**job["limits"]).apply_rlimits()
     try:
         result = grade(job)
     except BaseException:
         result = {"success": False, "error": traceback.format_exc(limit=8)}
     finally:
         kill_descendants()
+    result["limits_refused"] = refused
     (job_path.parent / "result.json").write_text(json.dumps(result))
     return 0
 

@@ -118,6 +118,7 @@ class Batch:
         self.outcomes: list[Outcome] = []
         self.running: list[Run] = []
         self._count = 0
+        self._warned = False
 
     # -- set-up -----------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -251,6 +252,11 @@ class Batch:
             notes.append(note + " The notebook was graded without running it again, so every "
                          "test scores 0; written answers are kept for manual grading.")
             result, notebooks, files, grades = self._fallback(run, note)
+        refused = (result or {}).get("limits_refused")
+        if refused and not self._warned:
+            self._warned = True
+            self.say(f"warning: this system refused the limits {', '.join(refused)}; "
+                     "submissions run without them (see docs/instructors.md, the trust model)")
         if result and result.get("success") and notebooks:
             cells = nbformat.reads(next(iter(notebooks.values())).decode(), as_version=4).cells
             found, more = diagnose(result, cells, self.limits)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,16 +25,23 @@ class Limits:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def apply_rlimits(self) -> None:
-        """Limit the calling process (and whatever it starts): memory, file size, no core dumps."""
-        for limit, value in (
-            (resource.RLIMIT_AS, self.memory_mb * MIB),
-            (resource.RLIMIT_FSIZE, self.max_file_mb * MIB),
-            (resource.RLIMIT_CORE, 0),
-        ):
+    def apply_rlimits(self) -> list[str]:
+        """Limit the calling process (and whatever it starts): memory, file size, no core dumps.
+
+        Returns the limits the system refused (macOS does not enforce RLIMIT_AS)."""
+        import resource  # POSIX only: generate, collect, feedback and export work without it
+
+        refused = []
+        for name, value in (("RLIMIT_AS", self.memory_mb * MIB),
+                            ("RLIMIT_FSIZE", self.max_file_mb * MIB), ("RLIMIT_CORE", 0)):
+            limit = getattr(resource, name)
             hard = resource.getrlimit(limit)[1]
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(limit, (value, value))
+            try:
+                resource.setrlimit(limit, (value, value))
+            except (ValueError, OSError):
+                refused.append(name)
+        return refused
 
     def environment(self, home: Path) -> dict[str, str]:
         """Environment of the grader process and its kernel: a private HOME and caches in the

@@ -28,6 +28,7 @@ LIMITS = ["--cell-timeout", "30", "--time-limit", "300", "--memory", "1536"]
 
 pytestmark = [
     pytest.mark.xdist_group("grading"),
+    pytest.mark.skipif(sys.platform == "win32", reason="nngrade autograde needs fork and rlimits"),
     pytest.mark.skipif(not (REPO / "solutions" / LAB).is_dir(), reason=f"solutions/{LAB} is missing"),
 ]
 
