@@ -14,7 +14,7 @@ from traitlets.config.loader import PyFileConfigLoader
 CONFIG_FILE = "nbgrader_config.py"
 COURSE_DIR_ENV = "NNGRADE_COURSE_DIR"
 # nbgrader builds regular expressions from the step folders without escaping them.
-_REGEX_SPECIALS = re.compile(r"[\\^$*+?{}\[\]|()]")
+_REGEX_SPECIALS = re.compile(r"[\^$*+?{}\[\]|()]" if os.sep == "\\" else r"[\\^$*+?{}\[\]|()]")
 
 
 class CourseError(Exception):
