@@ -122,7 +122,6 @@ class Batch:
 
     # -- set-up -----------------------------------------------------------------------
     def _prepare(self) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="nngrade-")).resolve()
         self.release = self.tmp / "release"
         self.course.course_dir.mkdir(parents=True, exist_ok=True)
         generate_release(self.course, self.labs, self.release, self.course.db_url)
@@ -296,7 +295,15 @@ class Batch:
     # -- the batch --------------------------------------------------------------------
     def run(self) -> list[Record]:
         """Grade everything, then write the results into the course."""
-        self._prepare()
+        self.tmp = Path(tempfile.mkdtemp(prefix="nngrade-")).resolve()
+        try:
+            self._prepare()
+            self._grade_all()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return [o.record for o in self.outcomes]
+
+    def _grade_all(self) -> None:
         pending: deque[tuple[str, str]] = deque(self.pairs)
         again: deque[tuple[str, str]] = deque()
         running = self.running
@@ -315,7 +322,7 @@ class Batch:
                     if changed:
                         self.guard.restore(changed)
                     if changed and running:
-                        # Someone among these wrote outside: grade each again on its own.
+                        # One of these wrote outside its folder: grade each again on its own.
                         for suspect in [run, *running]:
                             if suspect is not run:
                                 kill_tree(suspect.process.pid)
@@ -326,24 +333,20 @@ class Batch:
                         kill_descendants(keep=self.keep)
                         self.say(f"files outside the submissions changed; grading {len(again)} "
                                  "submissions again one at a time to find the cause")
-                        continue
+                        break
                     self.outcomes.append(self._finish(run, overdue, changed))
                     shutil.rmtree(run.scratch, ignore_errors=True)
                     self._report(self.outcomes[-1])
         finally:
-            try:
-                for run in running:
-                    kill_tree(run.process.pid)
-                    run.process.wait()
-                running.clear()
-                kill_descendants(keep=self.keep)
-                changed = self.guard.changes()
-                if changed:
-                    self.guard.restore(changed)
-                self._commit()
-            finally:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-        return [o.record for o in self.outcomes]
+            for run in running:
+                kill_tree(run.process.pid)
+                run.process.wait()
+            running.clear()
+            kill_descendants(keep=self.keep)
+            changed = self.guard.changes()
+            if changed:
+                self.guard.restore(changed)
+            self._commit()
 
     def _commit(self) -> None:
         """Write the results into the course: autograded notebooks, gradebook, status."""
