@@ -239,7 +239,7 @@ finally:
 
 # %% [markdown]
 # ## Part B · A network that overfits
-# The digits data has 1797 images of $8 \times 8$ pixels. We train on only **150** of them (15 per digit),
+# The digits data has 1797 images of $8 \times 8$ pixels. We train on only **150** of them (about 15 per digit),
 # validate on 400, and leave the rest aside. The pixels are scaled to $[0, 1]$ with a `MinMaxScaler`
 # fitted on the training images only. The network is much bigger than 150 examples need:
 #
@@ -381,7 +381,7 @@ penalty.backward()
 assert torch.allclose(tiny[2].weight.grad, 2 * tiny[2].weight.detach()), "the gradient of ||W||^2 is 2 W"
 ### BEGIN HIDDEN TESTS
 _m = build_mlp(64, 10, hidden=16, dropout=0.5, seed=1)
-_expected = sum(float((_l.weight.detach().double() ** 2).sum()) for _l in _m.modules() if isinstance(_l, nn.Linear))
+_expected = sum(float((_l.weight.detach().cpu().double() ** 2).sum()) for _l in _m.modules() if isinstance(_l, nn.Linear))
 assert abs(l2_penalty(_m).item() - _expected) < 1e-4 * _expected
 assert tiny[0].bias.grad is None or float(tiny[0].bias.grad.abs().sum()) == 0.0
 ### END HIDDEN TESTS
@@ -510,8 +510,9 @@ else:
 # %% [markdown]
 # The test below checks the history and that the baseline overfits: it learns the 150 training images
 # perfectly (training accuracy 1, training loss below 0.01), while its validation loss reaches its minimum
-# in the first half of the run and ends above that minimum. The hidden tests repeat this on another split of the digits, and
-# check that `l2` really shrinks the weights and that dropout is on during the training steps and off in `evaluate`.
+# in the first half of the run and ends above that minimum. The hidden tests repeat this on another split
+# of the digits, and check that `l2` really shrinks the weights and that dropout is on during the training
+# steps and off in `evaluate`.
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_mlp", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 model, history = run()
@@ -676,7 +677,8 @@ assert np.allclose(evaluate(_model, _data[2], _data[3]), (_h["val_loss"][_h["bes
 # %% [markdown]
 # ## Task 9 · Regularize (3 points)
 # Choose a dropout probability, an L2 weight $\lambda$ and a patience, and use **all three at once**
-# (`regularization_settings` returns your choice). The goal, compared with the baseline:
+# (`regularization_settings` returns your choice). The goal, compared with the baseline (both measured on
+# the model that each run ends with, at its `best_epoch`):
 #
 # - the generalization gap at least **30% smaller**: $\text{gap}_\text{reg} \le 0.7\, \text{gap}_\text{base}$;
 # - the validation accuracy **at most 2 points lower** than the baseline's: $\text{acc}_\text{reg} \ge \text{acc}_\text{base} - 0.02$.
@@ -773,9 +775,8 @@ assert _reg["val_acc"][_reg["best_epoch"]] >= _base["val_acc"][-1] - 0.03
 # 1. Replace the L2 penalty by `torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=...)`. AdamW
 #    decays the weights directly instead of adding $2\lambda W$ to the gradient that Adam then rescales: do
 #    you need a different value to get the same gap?
-# 2. Train the baseline on 600 images instead of 150 (change `val_size`/`test_size` in `digits_split`).
-#    How do the turning epoch and the gap change?
+# 2. Train the baseline on 600 images instead of 150 (make the split yourself with `mf.train_val_test_split`,
+#    as `digits_split` does). How do the turning epoch and the gap change?
 # 3. Repeat part A with 200 training points instead of 20: which degree wins now?
-# 4. Compare with the TensorFlow twin, `overfitting-tensorflow`, where the same penalty and dropout are
-#    written with Keras. The lessons on regularization show more tools: data augmentation, batch
-#    normalization, learning-rate schedules.
+# 4. Compare with the TensorFlow twin, `overfitting-tensorflow`, where the same loop is written with
+#    `tf.GradientTape` and Keras layers. The lessons in `lessons/03-overfitting/` show more tools against overfitting.
