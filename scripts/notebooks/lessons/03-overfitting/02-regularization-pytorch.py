@@ -19,8 +19,8 @@
 #   with `ModelCheckpoint`;
 # - say why shrinking a network is not a free cure, and why one too-narrow layer (a bottleneck)
 #   hurts;
-# - add an L1 penalty to the loss by hand and an L2 penalty as `weight_decay`, and show that L1
-#   makes weights exactly sparse-ish (many near zero) while L2 makes them small;
+# - add an L1 penalty to the loss by hand and an L2 penalty as `weight_decay`,
+#   and show that L1 pushes many weights to (nearly) zero while L2 shrinks all of them;
 # - place `nn.Dropout` and `nn.BatchNorm1d` in a network and explain what `model.eval()` changes;
 # - use `label_smoothing` and Gaussian input noise;
 # - compare methods fairly: same data, same budget, one table of validation accuracy and
@@ -293,11 +293,12 @@ assert restored_val_loss < evaluate(baseline, Xt_val, yt_val)[0]  # a lower loss
 # It works together with every method below, costs nothing and is almost always worth
 # switching on. The methods below change the curve itself.
 #
-# **A faster loop for the comparisons.** A `Trainer` runs many hooks (logging, callbacks,
-# checks) at every step; for our 4 steps per epoch that costs more than the step itself. The
-# remaining experiments only need the final weights, so `fit_fast` takes exactly the steps
-# `Trainer.fit` takes (shuffled batches, the module's `regularized_loss`, the optimizer of
-# `configure_optimizers`) in a plain PyTorch loop, a few times faster.
+# **A lighter loop for the comparisons.** A `Trainer` runs many hooks (logging, callbacks,
+# checks) around every step and every epoch: worth it for real training runs, but a noticeable
+# overhead for the many tiny runs of this notebook. The remaining experiments only need the
+# final weights, so `fit_fast` takes the same steps `Trainer.fit` takes (shuffled batches, the
+# module's `regularized_loss`, the optimizer of `configure_optimizers`) in a plain PyTorch loop,
+# without validation or logging.
 
 # %%
 def fit_fast(module, epochs=EPOCHS, batch_size=BATCH_SIZE):
@@ -410,8 +411,8 @@ assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none
 # factor per step, which never reaches zero.)
 #
 # The strength $\lambda$ is a hyperparameter, chosen with the validation set like the epoch: too
-# small does nothing, too large and the network underfits. On these digits neither penalty moves
-# the validation accuracy much (see the table in section 10).
+# small does nothing, too large and the network underfits. What the two penalties do to the
+# validation accuracy, the table of section 10 shows.
 
 # %% [markdown]
 # ## 6. Dropout
@@ -569,8 +570,8 @@ assert all(r["train"] > 0.99 for r in results.values())  # every method still le
 #   task 1). The combination is about as good as the best single method, not the sum of them
 #   all: regularizers overlap in what they do.
 # - Early stopping and the smaller network do not narrow the accuracy gap here.
-# - None of this comes near what **more data** does (notebook 01, and Try it, task 5): the gap
-#   of 200 images is mostly the price of having only 200 images.
+# - More data is usually the stronger cure: see notebook 01, and measure it here with Try it,
+#   task 5.
 #
 # Finally, the test set, used once, for the model we would pick:
 

@@ -20,7 +20,7 @@
 # - say why shrinking a network is not a free cure, and why one too-narrow layer (a bottleneck)
 #   hurts;
 # - add an L1 penalty to the loss by hand and an L2 penalty as a `kernel_regularizer`, and show
-#   that L1 puts many weights at zero while L2 makes them small;
+#   that L1 pushes many weights to (nearly) zero while L2 shrinks all of them;
 # - place `Dropout` and `BatchNormalization` layers in a network and explain what `training=False`
 #   changes;
 # - use `label_smoothing` and a `GaussianNoise` layer;
@@ -255,7 +255,7 @@ assert restored_val_loss < evaluate(baseline, X_val, y_val)[0]    # a lower loss
 # switching on. The methods below change the curve itself.
 #
 # The remaining experiments only need the final weights, so `train` fits them without a
-# validation pass after every epoch, which makes each run about twice as fast.
+# validation pass after every epoch.
 
 # %% [markdown]
 # ## 4. Capacity and the information bottleneck
@@ -354,8 +354,8 @@ assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none
 # factor per step, which never reaches zero.)
 #
 # The strength $\lambda$ is a hyperparameter, chosen with the validation set like the epoch: too
-# small does nothing, too large and the network underfits. On these digits neither penalty moves
-# the validation accuracy much (see the table in section 10).
+# small does nothing, too large and the network underfits. What the two penalties do to the
+# validation accuracy, the table of section 10 shows.
 
 # %% [markdown]
 # ## 6. Dropout
@@ -517,8 +517,8 @@ assert all(r["train"] > 0.99 for r in results.values())  # every method still le
 #   task 1). The combination is about as good as the best single method, not the sum of them
 #   all: regularizers overlap in what they do.
 # - Early stopping and the smaller network do not narrow the accuracy gap here.
-# - None of this comes near what **more data** does (notebook 01, and Try it, task 5): the gap
-#   of 200 images is mostly the price of having only 200 images.
+# - More data is usually the stronger cure: see notebook 01, and measure it here with Try it,
+#   task 5.
 #
 # Finally, the test set, used once, for the model we would pick:
 
