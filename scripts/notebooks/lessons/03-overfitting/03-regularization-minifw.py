@@ -3,7 +3,8 @@
 #
 # Notebook 02 fought overfitting with PyTorch or Keras. Here we run the same experiment with
 # `minifw`, the framework you built: 200 training digits, a 64-256-256-10 network, 60 epochs of
-# Adam, and the regularizers minifw has, **early stopping, L2, dropout and batch normalization**.
+# Adam, and four of the regularizers minifw has: **early stopping, L2, dropout and batch
+# normalization**.
 # For each one we read the few lines of minifw that do the work, check that they do what the
 # formula says, and then measure the effect. minifw is fast on a problem this small, so we can
 # afford to do the comparison properly: every method is trained with five different seeds.
