@@ -1,7 +1,7 @@
 """Grade one submission inside a scratch course (the grader process).
 
-nngrade autograde prepares the scratch folder (source/, submitted/, a copy of the gradebook
-and job.json), forks a process that runs main() there under a wall-clock deadline, and reads
+nngrade autograde prepares the scratch folder (source/, submitted/, copies of the gradebook
+and of nbgrader_config.py, job.json), forks a process that runs main() there under a wall-clock deadline, and reads
 result.json back. To look at a failure by hand: `python -m nngrade._worker SCRATCH/job.json`. This process limits itself before nbgrader starts the kernel, so the
 kernel inherits the limits, and it kills whatever the kernel left running when it ends.
 """
@@ -30,9 +30,10 @@ from .processes import become_subreaper, kill_descendants
 
 
 def scratch_config(job: dict[str, Any], limits: Limits) -> Config:
-    """The course's nbgrader config, pointed at the scratch folder, with nngrade's runner."""
-    config = PyFileConfigLoader(CONFIG_FILE, path=job["root"]).load_config()
+    """The course's nbgrader config (its snapshot copied into the scratch folder), pointed at
+    the scratch folder, with nngrade's preprocessors."""
     scratch = job["scratch"]
+    config = PyFileConfigLoader(CONFIG_FILE, path=scratch).load_config()
     cd = config.CourseDirectory
     cd.root = scratch
     cd.source_directory = "source"

@@ -31,7 +31,7 @@ import nbformat
 import psutil
 from nbgrader.utils import rmtree
 
-from .course import Course, CourseError
+from .course import CONFIG_FILE, Course, CourseError
 from .diagnose import changed_tests, diagnose
 from .preprocessors import describe_exit
 from .feedback import with_report
@@ -151,6 +151,7 @@ class Batch:
         self.guard.export(self.course.solutions / lab, scratch / "source" / lab,
                           skip=lambda p: p.suffix == ".ipynb")
         self.guard.export(self.course.step("submitted", student, lab), submitted)
+        self.guard.export(self.course.root / CONFIG_FILE, scratch / CONFIG_FILE)
         submitted.mkdir(parents=True, exist_ok=True)
         statuses, notes = [], []
         problem = None if substitute else invalid_reason(submitted, self.course.notebooks(lab))
@@ -171,7 +172,7 @@ class Batch:
         (scratch / "gradebook.db").write_bytes(self.gradebook_copy)
         home = scratch / "home"
         home.mkdir()
-        job = {"root": str(self.course.root), "scratch": str(scratch), "student": student,
+        job = {"scratch": str(scratch), "student": student,
                "lab": lab, "limits": self.limits.to_dict(), "skip_reason": skip_reason}
         (scratch / "job.json").write_text(json.dumps(job))
         job_path = scratch / "job.json"

@@ -51,7 +51,9 @@ class Course:
 
     # -- nbgrader configuration -------------------------------------------------------
     def config(self) -> Config:
-        """nbgrader's configuration: the repository's nbgrader_config.py for this course dir."""
+        """nbgrader's configuration: the repository's nbgrader_config.py, read with
+        $NNGRADE_COURSE_DIR set to this course dir (so that nbgrader run later in this
+        process, or in a child, sees the same folders)."""
         os.environ[COURSE_DIR_ENV] = str(self.course_dir)
         return PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
 

@@ -68,10 +68,10 @@ class Guard:
                     yield here / name
 
     def export(self, folder: Path, dest: Path, skip: Callable[[Path], bool] = lambda p: False) -> None:
-        """Copy the snapshot of the files under `folder` (from the verified backup) to `dest`."""
+        """Copy the snapshot of `folder` (a folder or a file), from the verified backup, to `dest`."""
         folder = folder.resolve()
         for path, entry in self.snapshot.items():
-            if entry.kind != "file" or folder not in path.parents or skip(path):
+            if entry.kind != "file" or not (path == folder or folder in path.parents) or skip(path):
                 continue
             copy = self._backup_path(path)
             if _digest(copy) != entry.digest:
