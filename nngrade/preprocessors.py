@@ -77,11 +77,17 @@ class GuardedExecute(Execute):
         self._first_cell: float | None = None
         try:
             nb, resources = super().preprocess(nb, resources, km)
-        except Exception as error:  # the kernel could not start, or died while starting
-            self._note("start_failed", -1, error=f"{type(error).__name__}: {error}")
-            for cell in nb.cells:
+        except Exception as error:  # the kernel could not start, or the client failed
+            problem = f"{type(error).__name__}: {error}"
+            if self._first_cell is None:
+                self._note("start_failed", -1, error=problem)
+                reason = f"Not run: the kernel could not start ({problem})."
+            else:
+                self._note("died", self._current, detail=f"the grader lost the kernel ({problem})")
+                reason = f"Not run: the grader lost the kernel in an earlier cell ({problem})."
+            for cell in nb.cells[self._current + 1:]:
                 if cell.cell_type == "code":
-                    mark_not_run(cell, f"Not run: the kernel could not start ({error}).")
+                    mark_not_run(cell, reason)
         finally:
             end = time.monotonic()
             first = self._first_cell or end
