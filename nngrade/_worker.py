@@ -44,6 +44,7 @@ def scratch_config(job: dict[str, Any], limits: Limits) -> Config:
     config.OverwriteCells.add_missing_cells = True
     config.Execute.timeout = limits.cell_timeout
     config.Execute.iopub_timeout = 10
+    config.Execute.shutdown_kernel = "immediate"  # nothing in the kernel is needed afterwards
     config.GuardedExecute.max_output_bytes = limits.max_output_mb * 2**20
     config.LimitOutput.max_lines = limits.max_output_lines
     runner = GuardedExecute
