@@ -155,7 +155,7 @@ GOOD: dict[str, Case] = {
 
 
 def hostile(targets: dict[str, Path]) -> dict[str, Case]:
-    """Every way a submission can go wrong, by student name (the expected status first)."""
+    """Every way a submission can go wrong, by student name."""
     return {
         "loop": appended(2, "while True:\n    pass"),
         "sysexit": appended(0, "import sys\nsys.exit()"),
