@@ -45,6 +45,17 @@ class Optimizer:
         if not ok:
             raise ValueError(f"{type(self).__name__}: {what}, got {value}")
 
+    def _set_moments(self, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
+        """Check and keep the hyper-parameters shared by Adam and Adamax."""
+        beta1, beta2 = betas
+        self._require(0 <= beta1 < 1, "betas[0] must be in [0, 1)", beta1)
+        self._require(0 <= beta2 < 1, "betas[1] must be in [0, 1)", beta2)
+        self._require(eps >= 0, "eps must be >= 0", eps)
+        self._require(weight_decay >= 0, "weight_decay must be >= 0", weight_decay)
+        self.betas = (float(beta1), float(beta2))
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+
     def zero_grad(self) -> None:
         """Set every `p.grad` to zero (in place)."""
         for p in self.params:
@@ -189,14 +200,7 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
         super().__init__(params, lr)
-        beta1, beta2 = betas
-        self._require(0 <= beta1 < 1, "betas[0] must be in [0, 1)", beta1)
-        self._require(0 <= beta2 < 1, "betas[1] must be in [0, 1)", beta2)
-        self._require(eps >= 0, "eps must be >= 0", eps)
-        self._require(weight_decay >= 0, "weight_decay must be >= 0", weight_decay)
-        self.betas = (float(beta1), float(beta2))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
+        self._set_moments(betas, eps, weight_decay)
         self.amsgrad = amsgrad
 
     def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
@@ -229,14 +233,7 @@ class Adamax(Optimizer):
     def __init__(self, params: Iterable[Parameter], lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        beta1, beta2 = betas
-        self._require(0 <= beta1 < 1, "betas[0] must be in [0, 1)", beta1)
-        self._require(0 <= beta2 < 1, "betas[1] must be in [0, 1)", beta2)
-        self._require(eps >= 0, "eps must be >= 0", eps)
-        self._require(weight_decay >= 0, "weight_decay must be >= 0", weight_decay)
-        self.betas = (float(beta1), float(beta2))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
+        self._set_moments(betas, eps, weight_decay)
 
     def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
         if not state:
