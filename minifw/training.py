@@ -31,6 +31,7 @@ class Model:
     def __init__(self, network: Module, loss: Loss, optimizer: Optimizer | None = None,
                  metrics: Sequence[str | Metric] = ("accuracy",), regularizer: Regularizer | None = None):
         self.network, self.loss, self.optimizer, self.regularizer = network, loss, optimizer, regularizer
+        self.weights = weights_only(network)  # what the regularizer covers
         self.metrics = {self._metric_name(m): self._metric(m) for m in metrics}
         self.stop_training = False
 
@@ -62,9 +63,8 @@ class Model:
         else:
             self.network.backward(grad)
         if self.regularizer is not None:
-            weights = weights_only(self.network)
-            loss += self.regularizer(weights)
-            self.regularizer.add_grad(weights)
+            loss += self.regularizer(self.weights)
+            self.regularizer.add_grad(self.weights)
         optimizer.step()
         return loss, output
 
