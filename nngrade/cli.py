@@ -33,11 +33,19 @@ With --check nothing is written: the command lists what differs between the
 committed labs/ and the solutions and fails if anything does.""",
     "collect": """\
 Put the students' notebooks into the course directory (<course>/submitted/<student>/<lab>/),
-where autograde finds them. DOWNLOADS is a folder or a .zip file holding either
-  <student>/<lab>/<lab>.ipynb       one folder per student, then one per lab, or
-  <student>_<lab>.ipynb             flat files named after the student and the lab.
-A new file for a student and lab replaces the one collected before. Files that match
-no student and lab are listed at the end and left alone.""",
+where autograde finds them. DOWNLOADS is a folder or an archive (.zip, .tar.gz; archives
+inside it are opened too) holding either
+  <student>/<lab>/<lab>.ipynb       one folder per student, then one per lab,
+  <student>_<lab>.ipynb             flat files named after the student and the lab, or
+  a learning platform's download    Moodle's Full Name_12345_assignsubmission_file_/
+                                    folders and Canvas's name_12345_678_file names give
+                                    the platform's student id (12345), whatever the file.
+The lab comes from the file name or, failing that, from the notebook's content. A notebook
+whose nbgrader metadata an editor dropped is rebuilt on the released lab. A new file for a
+student and lab replaces the one collected before; two different files for the same
+student and lab in one download are a conflict and neither is collected. Unreadable,
+unsafe or oversized files and archives are skipped and listed; the others are collected.
+The command exits with 1 when anything was skipped or in conflict.""",
     "autograde": """\
 Run every collected submission (or those of --student / --lab) and score its tests.
 Each submission runs in its own process on a scratch copy, with limits: a cell is
@@ -82,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write nothing; fail and list the differences if labs/ is out of date")
 
     col = command("collect", "put student notebooks (folder or zip) into the course directory")
-    col.add_argument("source", type=Path, metavar="DOWNLOADS", help="a folder or a .zip file")
+    col.add_argument("source", type=Path, metavar="DOWNLOADS", help="a folder or an archive")
     col.add_argument("--lab", action="append", metavar="LAB",
                      help="collect only this lab (repeatable; default: all labs)")
 
@@ -144,12 +152,18 @@ def run_collect(course: Course, args: argparse.Namespace) -> int:
     report = collect(course, args.source, course.check_labs(args.lab))
     for student, lab in report.collected:
         _say(f"collected {student} / {lab}")
+        for note in report.notes.get((student, lab), []):
+            _say(f"  {note}")
     if report.unmatched:
-        _say("not collected (expected <student>/<lab>/<lab>.ipynb or <student>_<lab>.ipynb):\n  "
-             + "\n  ".join(report.unmatched))
+        _say("not collected (no student and lab found for them):\n  " + "\n  ".join(report.unmatched))
+    if report.problems:
+        _say("skipped (could not be read safely):\n  " + "\n  ".join(report.problems))
+    if report.conflicts:
+        _say("conflicts:\n  " + "\n  ".join(report.conflicts))
     _say(f"{len(report.collected)} submissions collected into {course.step('submitted')}, "
-         f"{len(report.unmatched)} files not matched")
-    return 0
+         f"{len(report.unmatched)} files not matched, {len(report.problems)} skipped, "
+         f"{len(report.conflicts)} conflicts")
+    return 1 if report.problems or report.conflicts else 0
 
 
 def run_autograde(course: Course, args: argparse.Namespace) -> int:
