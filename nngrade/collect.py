@@ -57,7 +57,7 @@ _UNSAFE_ID = re.compile(r"[^\w.@-]")
 _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[\s_-]*copy(\s*\d+)?|-\d+)$")
 _CHUNK = 2**20
 # What reading a file as a notebook raises when it is not one (nbformat's NotJSONError is a ValueError).
-_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, IndexError, nbformat.ValidationError)
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,11 @@ def _is_answer(cell: NotebookNode) -> bool:
 
 
 def needs_repair(nb: NotebookNode, release: NotebookNode) -> bool:
-    """True when some nbgrader cell of the release has no cell with its id in the notebook."""
+    """True when an answer cell of the release has no cell with its id in the notebook.
+
+    (A test cell alone missing is left to nbgrader, which puts it back and says so.)"""
     have = {_meta(c).get("grade_id") for c in nb.cells}
-    return any(_meta(c).get("grade_id") not in have for c in release.cells if _meta(c))
+    return any(_meta(c).get("grade_id") not in have for c in release.cells if _is_answer(c))
 
 
 def lab_score(nb: NotebookNode, release: NotebookNode) -> float:
@@ -105,44 +107,60 @@ def _match_fixed(nb: NotebookNode, release: NotebookNode) -> dict[int, int]:
 
 
 def _match_answers(nb: NotebookNode, release: NotebookNode, fixed: dict[int, int]) -> tuple[dict[int, int], list[str]]:
-    """release index -> notebook index for answer cells, and notes on those not found."""
+    """release index -> notebook index for answer cells, and notes on those not found.
+
+    By nbgrader id, then by the names a code answer defines, then (a code cell defining no
+    other answer's names, or a markdown cell) by place between the neighbours' matches."""
     matches: dict[int, int] = {}
-    notes: list[str] = []
     used = set(fixed.values())
+    answers = [r for r, c in enumerate(release.cells) if _is_answer(c)]
+    names = {r: defined_names(release.cells[r].source) if release.cells[r].cell_type == "code" else set()
+             for r in answers}
+    claimed = set().union(*names.values()) if names else set()
     by_id = {_meta(c).get("grade_id"): s for s, c in enumerate(nb.cells) if _meta(c).get("grade_id")}
-    for r, cell in enumerate(release.cells):
-        if not _is_answer(cell):
-            continue
-        grade_id = _meta(cell)["grade_id"]
-        if by_id.get(grade_id) is not None and by_id[grade_id] not in used:
-            matches[r] = by_id[grade_id]
-            used.add(matches[r])
-            continue
-        before = [fixed[k] for k in fixed if k < r]
-        after = [fixed[k] for k in fixed if k > r]
-        low = max(before) if before else -1
+
+    def take(r: int, s: int) -> None:
+        matches[r] = s
+        used.add(s)
+
+    def gap(r: int) -> list[int]:
+        before = [fixed[k] for k in fixed if k < r] + [matches[k] for k in matches if k < r]
+        after = [fixed[k] for k in fixed if k > r] + [matches[k] for k in matches if k > r]
+        low = max(before, default=-1)
         high = min((s for s in after if s > low), default=len(nb.cells))
-        gap = [s for s in range(low + 1, high) if s not in used and nb.cells[s].cell_type == cell.cell_type]
-        anywhere = [s for s in range(len(nb.cells)) if s not in used and nb.cells[s].cell_type == cell.cell_type]
-        found = None
-        if cell.cell_type == "code":
-            names = defined_names(cell.source)
-            for pool in (gap, anywhere):
-                same = [s for s in pool if names and names <= defined_names(nb.cells[s].source)]
-                if same:
-                    found = same[0]
-                    break
-            if found is None and gap:
-                found = max(gap, key=lambda s: difflib.SequenceMatcher(
-                    None, cell.source, nb.cells[s].source).ratio())
-        elif gap:
-            found = gap[0]
-        if found is None:
-            what = f"`{min(defined_names(cell.source))}`" if defined_names(cell.source) else "the answer"
-            notes.append(f"No cell with {what} (answer cell `{grade_id}`) was found; it is graded as left blank.")
+        kind = release.cells[r].cell_type
+        return [s for s in range(low + 1, high) if s not in used and nb.cells[s].cell_type == kind]
+
+    for r in answers:
+        s = by_id.get(_meta(release.cells[r])["grade_id"])
+        if s is not None and s not in used:
+            take(r, s)
+    for r in answers:
+        if r in matches or not names[r]:
             continue
-        matches[r] = found
-        used.add(found)
+        everywhere = [s for s in range(len(nb.cells)) if s not in used and nb.cells[s].cell_type == "code"]
+        for pool in (gap(r), everywhere):
+            same = [s for s in pool if names[r] <= defined_names(nb.cells[s].source)]
+            if same:
+                take(r, same[0])
+                break
+    notes: list[str] = []
+    for r in answers:
+        if r in matches:
+            continue
+        cell = release.cells[r]
+        pool = gap(r)
+        if cell.cell_type == "code":
+            pool = [s for s in pool if not defined_names(nb.cells[s].source) & (claimed - names[r])]
+            if pool:
+                take(r, max(pool, key=lambda s: difflib.SequenceMatcher(
+                    None, cell.source, nb.cells[s].source).ratio()))
+        elif pool:
+            take(r, pool[0])
+        if r not in matches:
+            what = f"`{min(names[r])}`" if names[r] else "the answer"
+            notes.append(f"No cell with {what} (answer cell `{_meta(cell)['grade_id']}`) was "
+                         "found; it is graded as left blank.")
     return matches, notes
 
 
