@@ -10,6 +10,9 @@ files: `grading/` next to this file, or the folder named by $NNGRADE_COURSE_DIR
     <course>/submitted/<student>/<lab>/<lab>.ipynb
     <course>/autograded/<student>/<lab>/<lab>.ipynb
     <course>/feedback/<student>/<lab>/<lab>.html
+The instructor versions (solutions and hidden tests) are read from $NNGRADE_SOLUTIONS if set
+(`nngrade --solutions DIR` sets it), else from <course>/solutions/ if it exists (private:
+the course directory is never committed), else from solutions/ in the repository.
 nbgrader joins each step folder onto the root with os.path.join, so the absolute
 paths below leave the root (and its solutions/, labs/) untouched.
 """
@@ -21,8 +24,11 @@ c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 _root = os.path.dirname(os.path.abspath(__file__))
 _course = os.path.abspath(os.path.join(_root, os.environ.get("NNGRADE_COURSE_DIR", "grading")))
 
+_private = os.path.join(_course, "solutions")
+_solutions = os.environ.get("NNGRADE_SOLUTIONS") or (_private if os.path.isdir(_private) else "solutions")
+
 c.CourseDirectory.root = _root
-c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.source_directory = _solutions
 c.CourseDirectory.release_directory = "labs"
 c.CourseDirectory.submitted_directory = os.path.join(_course, "submitted")
 c.CourseDirectory.autograded_directory = os.path.join(_course, "autograded")

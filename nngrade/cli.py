@@ -20,6 +20,8 @@ Grade the course's labs with nbgrader, one step at a time:
   nngrade autograde -j 2      run and score every submission, safely
   nngrade feedback            write an HTML page per student and lab
   nngrade export              write all the scores to a CSV file
+  nngrade bundle OUT          write the student course (no solutions, no hidden tests)
+  nngrade validate LAB.ipynb  (students) run a notebook's tests before handing it in
 
 Run it inside the course repository. Grades and copies of the submissions live in the
 course directory (default ./grading, never committed)."""
@@ -63,6 +65,17 @@ grading report at the top that explains anything that went wrong.""",
 Write the scores to a CSV file (default <course>/grades.csv): one row per student and lab
 with the status (ok, timeout, crashed, memory, invalid notebook, tampered, missing, not
 graded), the score, the maximum score, the points of every task, and notes.""",
+    "bundle": """\
+Write the course as students get it into OUT (a new folder, or a .zip file): the files
+git tracks, without solutions/, the sources of the solutions, the course directory and
+any --exclude path. Every file is checked first: if one holds lines of a hidden test or a
+notebook holds solution or hidden-test regions, nothing is written and they are listed.
+Publish OUT (for example as the repository students clone); keep the full repository, or
+at least solutions/, private (see --solutions).""",
+    "validate": """\
+Run a lab notebook on a fresh kernel and check its tests, as the grader will (hidden tests
+excepted). Prints which tests fail, with the error, and which read-only cells were
+edited; exits with 0 only when every test passes. Run it before handing a lab in.""",
 }
 
 
@@ -79,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--course-dir", type=Path, default=None, metavar="DIR",
                         help="where grading happens (gradebook, submissions, feedback); "
                              "default: grading/ in the repository")
+    parser.add_argument("--solutions", type=Path, default=None, metavar="DIR",
+                        help="private solutions and hidden tests (<lab>/<lab>.ipynb); default: "
+                             "$NNGRADE_SOLUTIONS, <course dir>/solutions/ if it exists, else "
+                             "solutions/ in the repository")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
@@ -119,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--lab", action="append", metavar="LAB", help="only this lab (repeatable)")
     exp.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
                      help="the CSV file to write (default: <course>/grades.csv)")
+
+    bun = command("bundle", "write the student course, without solutions or hidden tests")
+    bun.add_argument("out", type=Path, metavar="OUT", help="a new folder, or a .zip file")
+    bun.add_argument("--exclude", action="append", default=[], metavar="PATH",
+                     help="also leave out this file or folder (repeatable)")
+
+    val = command("validate", "(students) run a lab notebook's tests; fails if any fails")
+    val.add_argument("notebook", type=Path, metavar="LAB.ipynb", help="the notebook to check")
+    val.add_argument("--cell-timeout", type=_positive, default=300, metavar="S",
+                     help="seconds one cell may run (default 300)")
     return parser
 
 
@@ -210,8 +237,35 @@ def run_export(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bundle(course: Course, args: argparse.Namespace) -> int:
+    from .bundle import bundle
+
+    kept, left = bundle(course, args.out, tuple(args.exclude))
+    _say(f"{len(kept)} files written to {args.out.resolve()}; left out: "
+         + (", ".join(sorted({_top(f, args.exclude) for f in left})) or "nothing"))
+    return 0
+
+
+def _top(path: str, exclude: list[str]) -> str:
+    from .bundle import EXCLUDED
+
+    return next((e + "/" for e in (*EXCLUDED, *exclude) if path == e or path.startswith(e + "/")), path)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from .validate import validate
+
+    if not args.notebook.is_file():
+        print(f"nngrade: expected a notebook file; {args.notebook} is not a file", file=sys.stderr)
+        return 2
+    _say(f"running {args.notebook} on a fresh kernel ...")
+    result = validate(args.notebook, cell_timeout=args.cell_timeout)
+    _say(result.summary())
+    return 0 if result.ok else 1
+
+
 COMMANDS = {"generate": run_generate, "collect": run_collect, "autograde": run_autograde,
-            "feedback": run_feedback, "export": run_export}
+            "feedback": run_feedback, "export": run_export, "bundle": run_bundle}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    if args.command == "validate":  # a student's check: no course directory needed
+        return run_validate(args)
     try:
-        course = Course.locate(args.course_dir)
+        course = Course.locate(args.course_dir, solutions=args.solutions)
         return COMMANDS[args.command](course, args)
     except (CourseError, GuardError) as error:
         print("nngrade: " + textwrap.indent(str(error), "  ").lstrip(), file=sys.stderr)

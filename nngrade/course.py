@@ -13,6 +13,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 CONFIG_FILE = "nbgrader_config.py"
 COURSE_DIR_ENV = "NNGRADE_COURSE_DIR"
+SOLUTIONS_ENV = "NNGRADE_SOLUTIONS"
 # nbgrader builds regular expressions from the step folders without escaping them.
 _REGEX_SPECIALS = re.compile(r"[\^$*+?{}\[\]|()]" if os.sep == "\\" else r"[\\^$*+?{}\[\]|()]")
 
@@ -27,10 +28,15 @@ class Course:
 
     root: Path
     course_dir: Path
+    solutions_dir: Path | None = None  # private solutions, outside the repository
 
     @classmethod
-    def locate(cls, course_dir: str | os.PathLike | None = None, start: Path | None = None) -> Course:
-        """Find the repository from `start` (default: the current folder) or its parents."""
+    def locate(cls, course_dir: str | os.PathLike | None = None, start: Path | None = None,
+               solutions: str | os.PathLike | None = None) -> Course:
+        """Find the repository from `start` (default: the current folder) or its parents.
+
+        The solutions (with the hidden tests) are, first found: `solutions`, $NNGRADE_SOLUTIONS,
+        <course dir>/solutions/, the repository's solutions/."""
         start = (start or Path.cwd()).resolve()
         for folder in (start, *start.parents):
             if (folder / CONFIG_FILE).is_file():
@@ -47,20 +53,33 @@ class Course:
                 f"expected a course directory path without any of \\^$*+?{{}}[]|() "
                 f"(nbgrader matches paths with regular expressions); got {course}"
             )
-        return cls(root=root, course_dir=course)
+        private = solutions or os.environ.get(SOLUTIONS_ENV) or None
+        if private is None and (course / "solutions").is_dir():
+            private = course / "solutions"
+        solutions_dir = Path(private).resolve() if private else None
+        if solutions_dir is not None and not solutions_dir.is_dir():
+            raise CourseError(f"expected a folder of solutions (<lab>/<lab>.ipynb); {solutions_dir} "
+                              "is not a folder")
+        return cls(root=root, course_dir=course, solutions_dir=solutions_dir)
 
     # -- nbgrader configuration -------------------------------------------------------
     def config(self) -> Config:
         """nbgrader's configuration: the repository's nbgrader_config.py, read with
-        $NNGRADE_COURSE_DIR set to this course dir (so that nbgrader run later in this
-        process, or in a child, sees the same folders)."""
+        $NNGRADE_COURSE_DIR set to this course dir and $NNGRADE_SOLUTIONS to private
+        solutions if any (so that nbgrader run later in this process, or in a child, sees
+        the same folders)."""
         os.environ[COURSE_DIR_ENV] = str(self.course_dir)
+        if self.solutions_dir:
+            os.environ[SOLUTIONS_ENV] = str(self.solutions_dir)
+        else:
+            os.environ.pop(SOLUTIONS_ENV, None)
         return PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
 
     # -- labs -------------------------------------------------------------------------
     @property
     def solutions(self) -> Path:
-        return self.root / "solutions"
+        """The instructor versions of the labs: solutions/ or the private folder."""
+        return self.solutions_dir or self.root / "solutions"
 
     @property
     def labs_dir(self) -> Path:
