@@ -21,7 +21,7 @@ from nngrade.course import Course
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = "backprop-minifw"
-pytestmark = pytest.mark.skipif(not (REPO / "labs" / LAB).is_dir(), reason=f"labs/{LAB} is missing")
+pytestmark = pytest.mark.skipif(not (REPO / "solutions" / LAB).is_dir(), reason=f"solutions/{LAB} is missing")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from nbformat.v4 import new_code_cell
 from nngrade.repair import defined_names, lab_score, needs_repair, repair
 
 REPO = Path(__file__).resolve().parents[1]
-LABS = sorted(p.name for p in (REPO / "labs").iterdir() if p.is_dir())
+LABS = sorted(p.name for p in (REPO / "labs").iterdir() if (REPO / "solutions" / p.name).is_dir())
+pytestmark = pytest.mark.skipif(not LABS, reason="the solutions are not in this repository")
 
 
 def grade_cells(nb) -> list[tuple[str, str]]:
