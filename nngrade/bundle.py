@@ -19,8 +19,8 @@ import nbformat
 from .course import Course, CourseError
 from .feedback import hidden_regions
 
-# The solutions, the sources they are built from (old and new layout), the course directory.
-EXCLUDED = ("solutions", "sources/solutions", "scripts/notebooks/solutions", "grading")
+# The solutions, the sources they are built from, the course directory.
+EXCLUDED = ("solutions", "sources/solutions", "grading")
 _MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 # Hidden-test lines shorter than this (`else:`, `)`) say nothing on their own, and a file
 # must hold this many different ones to count (a lesson may share a line such as
