@@ -37,6 +37,10 @@ c.CourseDirectory.solution_directory = os.path.join(_course, "solution")
 c.CourseDirectory.source_with_tests_directory = os.path.join(_course, "source_with_tests")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_course, "gradebook.db")
 
+# Student HTML in outputs is cleaned and JavaScript outputs are dropped in every page nbconvert
+# writes from this config: feedback and the formgrader (nngrade also cleans the autograded
+# notebooks themselves, markdown included; see nngrade/sanitize.py).
+c.HTMLExporter.sanitize_html = True
 # A student who deletes a test cell gets it back (and graded) instead of skipping it.
 c.OverwriteCells.add_missing_cells = True
 # Defaults for a plain `nbgrader autograde`; `nngrade autograde` sets its own limits.
