@@ -311,9 +311,9 @@ class Matcher:
                     if target is None and len(lab_notebooks := [t for t in self.targets if t[0] == lab]) == 1:
                         target = lab_notebooks[0]
                     break
-                suffix = f"_{nb}.ipynb"
-                if name.endswith(suffix) and len(name) > len(suffix):
-                    student, target = name[: -len(suffix)], (lab, nb)
+                stem = _COPY_SUFFIX.sub("", name[:-6].strip())  # `bob_lab (1).ipynb` is bob's too
+                if stem.endswith(f"_{nb}") and len(stem) > len(nb) + 1:
+                    student, target = stem[: -len(nb) - 1], (lab, nb)
                     break
         if not student_id(student):
             return "no student in its path (expected <student>/<lab>/<lab>.ipynb or <student>_<lab>.ipynb)"

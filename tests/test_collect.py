@@ -61,9 +61,9 @@ def submitted(course: Course, student: str) -> bytes:
 def test_both_course_layouts(course, lab, tmp_path):
     ref = nb_bytes(lab.reference())
     src = put(tmp_path / "dl", {f"alice/{LAB}/{LAB}.ipynb": ref, f"bob_{LAB}.ipynb": ref,
-                                "notes.txt": b"not a notebook"})
+                                f"carol_{LAB} (1).ipynb": ref, "notes.txt": b"not a notebook"})
     report = collect(course, src, [LAB])
-    assert report.collected == [("alice", LAB), ("bob", LAB)]
+    assert report.collected == [("alice", LAB), ("bob", LAB), ("carol", LAB)]
     assert [u.split()[0] for u in report.unmatched] == ["notes.txt"]
     assert submitted(course, "alice") == ref and not report.problems and not report.conflicts
 
