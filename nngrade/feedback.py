@@ -32,6 +32,8 @@ from .status import MEANING, OK, Record
 
 REPORT_TAG = "nngrade-report"
 HIDDEN_PLACEHOLDER = "# (hidden tests: not shown)"
+REDACTED = "[a line of a hidden test, not shown]"
+MIN_REDACTED_CHARS = 12  # shorter hidden lines (`else:`) are only redacted as whole lines
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_FRAME = re.compile(r"(?:Cell In\s*\[(\d*)\]|Input In\s*\[(\d*)\]), line (\d+)")
 
@@ -87,10 +89,25 @@ def failing_line(traceback: list[str], execution_count: int | None) -> int | Non
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Removes hidden tests, and what they printed or raised, from a notebook."""
+    """Removes hidden tests, and what they printed or raised, from a notebook; and any line
+    of a hidden test that other cells' outputs show, as code that read the tests' source and
+    printed it later would (see `_redact`)."""
 
     begin_delimiter = Unicode("BEGIN HIDDEN TESTS", help="Marks the start of hidden tests.").tag(config=True)
     end_delimiter = Unicode("END HIDDEN TESTS", help="Marks the end of hidden tests.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: Any):
+        secret: set[str] = set()
+        for cell in nb.cells:
+            lines = cell.source.split("\n")
+            for first, last in hidden_regions(cell.source, self.begin_delimiter, self.end_delimiter):
+                secret |= {line.strip() for line in lines[first - 1:last]}
+        nb, resources = super().preprocess(nb, resources)
+        secret.discard("")
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                _redact(output, secret)
+        return nb, resources
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
         regions = hidden_regions(cell.source, self.begin_delimiter, self.end_delimiter)
@@ -131,6 +148,25 @@ class HideHiddenTests(NbGraderPreprocessor):
             outputs.insert(0, new_output("stream", name="stdout",
                                          text="[the output of this cell is not shown: it ran hidden tests]\n"))
         return outputs
+
+
+def _redact(node: Any, secret: set[str]) -> Any:
+    """The output (a dict, list or str) without secret lines: a line of text that is one is
+    replaced, and a long one (`MIN_REDACTED_CHARS`) is replaced inside any text too. Dicts
+    and lists change in place."""
+    if isinstance(node, str):
+        lines = [REDACTED if line.strip() in secret else line for line in node.split("\n")]
+        node = "\n".join(lines)
+        for line in sorted((x for x in secret if len(x) >= MIN_REDACTED_CHARS), key=len, reverse=True):
+            node = node.replace(line, REDACTED)
+        return node
+    if isinstance(node, list):
+        node[:] = [_redact(item, secret) for item in node]
+    elif isinstance(node, dict):
+        for key in list(node):
+            if key not in ("output_type", "name", "metadata"):
+                node[key] = _redact(node[key], secret)
+    return node
 
 
 class SanitizeCells(NbGraderPreprocessor):

@@ -4,7 +4,8 @@ view of the autograded notebook.
 For every lab, an autograded notebook is made from the reference solution (it holds the
 hidden tests, as nbgrader's autograded copy does) with the outputs a hostile or unlucky run
 leaves: hidden tests failing with IPython tracebacks, student code printing what a hidden
-test passed it, `<script>` and `onerror=` in a written answer and in HTML outputs. Then
+test passed it (or, in a later cell, the hidden tests' source), `<script>` and `onerror=` in
+a written answer and in HTML outputs. Then
 nbgrader writes the feedback (nngrade's configuration) and the formgrader's page; no line of
 any hidden test and no active HTML may be in them. The last test does the same with a real
 autograde of backprop-minifw.
@@ -132,12 +133,15 @@ def hostile_autograded(lab: str) -> nbformat.NotebookNode:
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = "My answer. " + " ".join(XSS)
+    stolen = "\n".join(c.source for c in nb.cells if hidden_regions(c.source))
+    nb.cells.append(new_code_cell("print(stolen)", execution_count=count + 1, outputs=[
+        new_output("stream", name="stdout", text=stolen)]))  # code that read the tests' source
     nb.cells.append(new_markdown_cell("A note of mine: " + " ".join(XSS)))
-    nb.cells.append(new_code_cell("display(HTML(...))", execution_count=count + 1, outputs=[
+    nb.cells.append(new_code_cell("display(HTML(...))", execution_count=count + 2, outputs=[
         new_output("display_data", data={"text/html": " ".join(XSS), "text/plain": "<HTML>"}),
         new_output("display_data", data={"application/javascript": "alert('XSS-js')"}),
         new_output("display_data", data={"image/svg+xml": XSS[4], "text/plain": "<svg>"}),
-        new_output("execute_result", execution_count=count + 1,
+        new_output("execute_result", execution_count=count + 2,
                    data={"text/markdown": XSS[2] + " " + XSS[1], "text/plain": "md"}),
     ]))
     return nb
