@@ -82,6 +82,10 @@ def _net_dtype(net: Module, dtype: np.dtype | type | None) -> np.dtype:
     return found
 
 
+def _dims(shape: tuple) -> str:
+    return ", ".join(map(str, shape))
+
+
 def _float_attr(value: float) -> float:
     """An ONNX float attribute is float32; read back, give the shortest decimal it stores
     (0.1 stays 0.1 instead of 0.10000000149)."""
@@ -103,7 +107,7 @@ def export(net: Module, path: str | os.PathLike | None, n_features: int | tuple[
         The checked `onnx.ModelProto` (input "input": (N, *n_features), output "output").
     """
     onnx = _onnx()
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     from . import __version__
 
@@ -131,7 +135,7 @@ def export(net: Module, path: str | os.PathLike | None, n_features: int | tuple[
         where = f"minifw.onnx.export: layer {prefix[:-1] or 0} {layer!r}"
         if isinstance(layer, Linear):
             if shape != (layer.in_features,):
-                raise ValueError(f"{where} expects (N, {layer.in_features}) inputs, it gets (N, {', '.join(map(str, shape))})")
+                raise ValueError(f"{where} expects (N, {layer.in_features}) inputs, it gets (N, {_dims(shape)})")
             inputs = [current, init(prefix + "W", layer.W.data)]
             if layer.b is not None:
                 inputs.append(init(prefix + "b", layer.b.data))
@@ -147,7 +151,7 @@ def export(net: Module, path: str | os.PathLike | None, n_features: int | tuple[
             inputs = [current, init(prefix + "ratio", layer.p)]
         elif isinstance(layer, BatchNorm1d):
             if shape != (layer.num_features,):
-                raise ValueError(f"{where} expects (N, {layer.num_features}) inputs, it gets (N, {', '.join(map(str, shape))})")
+                raise ValueError(f"{where} expects (N, {layer.num_features}) inputs, it gets (N, {_dims(shape)})")
             op, attrs = "BatchNormalization", {"epsilon": float(layer.eps), "momentum": 1.0 - float(layer.momentum)}
             inputs = [current] + [init(prefix + name, array) for name, array in
                                   (("gamma", layer.gamma.data), ("beta", layer.beta.data),
@@ -188,7 +192,7 @@ class _Reader:
     def const(self, node, i: int) -> np.ndarray:
         name = node.input[i]
         if name not in self.consts:
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: input {i} ({name!r}) must be a constant "
+            raise UnsupportedOnnxError(f"{_where(node)}: input {i} ({name!r}) must be a constant "
                                        "(an initializer or a Constant node) for minifw to read it")
         return self.consts[name]
 
@@ -197,8 +201,8 @@ class _Reader:
 
     def width(self, node) -> int | None:
         if len(self.features) != 1:
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r} reads inputs of shape (N, "
-                                       f"{', '.join(map(str, self.features))}); minifw needs (N, features) here "
+            raise UnsupportedOnnxError(f"{_where(node)} reads inputs of shape (N, "
+                                       f"{_dims(self.features)}); minifw needs (N, features) here "
                                        "(a Flatten or Reshape first)")
         return self.features[0]
 
@@ -206,30 +210,27 @@ class _Reader:
         """A constant that broadcasts over (N, C) as one value per feature, as a (C,) vector."""
         c = self.width(node)
         if array.ndim > 2 or (array.ndim == 2 and array.shape[0] != 1):
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: expected a scalar or per-feature constant, "
+            raise UnsupportedOnnxError(f"{_where(node)}: expected a scalar or per-feature constant, "
                                        f"got shape {array.shape}")
         flat = array.reshape(-1)
         if flat.size == 1 and c is not None:
             return np.full(c, flat[0], dtype=self.dtype)
         if c is not None and flat.size != c:
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: constant of {flat.size} values on {c} features")
+            raise UnsupportedOnnxError(f"{_where(node)}: constant of {flat.size} values on {c} features")
         return self.weights(flat)
-
-    def add(self, layer: Module) -> None:
-        self.layers.append(layer)
 
     def linear(self, node, w: np.ndarray, b: np.ndarray | None) -> None:
         if w.ndim != 2:
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: expected a 2-D weight, got shape {w.shape}")
+            raise UnsupportedOnnxError(f"{_where(node)}: expected a 2-D weight, got shape {w.shape}")
         c = self.width(node)
         if c is not None and c != w.shape[0]:
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: weight {w.shape} on {c} features")
+            raise UnsupportedOnnxError(f"{_where(node)}: weight {w.shape} on {c} features")
         layer = Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=self.dtype)
         layer.W.data[...] = w
         if b is not None:
             layer.b.data[...] = b
         self.features = (w.shape[1],)
-        self.add(layer)
+        self.layers.append(layer)
 
     def affine(self, node, scale: np.ndarray | None, shift: np.ndarray | None) -> None:
         """A per-feature $y = x \\cdot s + t$, as a BatchNorm1d in eval mode (mean 0, var 1, eps 0)."""
@@ -247,24 +248,24 @@ class _Reader:
                 layer.gamma.data[...] = scale
             if shift is not None:
                 layer.beta.data[...] = shift
-            self.add(layer)
+            self.layers.append(layer)
 
     def flatten(self, node) -> None:
         if None in self.features:
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: the input's feature shape "
+            raise UnsupportedOnnxError(f"{_where(node)}: the input's feature shape "
                                        f"{self.features} must be known to flatten it")
         self.features = (int(np.prod(self.features)),)
-        self.add(Flatten())
+        self.layers.append(Flatten())
 
     def read(self, node, current: str) -> None:
         op, attrs = node.op_type, _attributes(node)
-        where = f"{op} node {_name(node)!r}"
+        where = _where(node)
         if op == "Gemm":
             if attrs.get("transA", 0):
                 raise UnsupportedOnnxError(f"{where}: transA=1 (the data transposed) is not an MLP layer")
             w = self.const(node, 1)
             w = w.T if attrs.get("transB", 0) else w
-            b = self.per_feature_of(node, self.const(node, 2), w.shape[1]) if len(node.input) > 2 and node.input[2] else None
+            b = self.bias(node, self.const(node, 2), w.shape[1]) if len(node.input) > 2 and node.input[2] else None
             self.linear(node, attrs.get("alpha", 1.0) * w,
                         None if b is None else attrs.get("beta", 1.0) * b)
         elif op == "MatMul":
@@ -273,28 +274,30 @@ class _Reader:
             value = self.per_feature(node, self.consts[node.input[1] if node.input[0] == current else node.input[0]])
             self.affine(node, value if op == "Mul" else None, value if op == "Add" else None)
         elif op in ("Relu", "Sigmoid", "Tanh"):
-            self.add({"Relu": ReLU, "Sigmoid": Sigmoid, "Tanh": Tanh}[op]())
+            self.layers.append({"Relu": ReLU, "Sigmoid": Sigmoid, "Tanh": Tanh}[op]())
         elif op == "LeakyRelu":
-            self.add(LeakyReLU(_float_attr(attrs.get("alpha", 0.01))))
+            self.layers.append(LeakyReLU(_float_attr(attrs.get("alpha", 0.01))))
         elif op == "Softmax":
             axis = attrs.get("axis", -1)
             if axis not in (-1, len(self.features)):
                 raise UnsupportedOnnxError(f"{where}: softmax over axis {axis}; minifw's Softmax is over the last axis")
-            self.add(Softmax())
+            self.layers.append(Softmax())
         elif op == "BatchNormalization":
             if attrs.get("training_mode", 0) or len([o for o in node.output if o]) > 1:
                 raise UnsupportedOnnxError(f"{where}: training mode; minifw reads inference batch normalization only")
             gamma, beta, mean, var = (self.const(node, i) for i in range(1, 5))
-            layer = BatchNorm1d(len(gamma), eps=_float_attr(attrs.get("epsilon", 1e-5)),
-                                momentum=_float_attr(1.0 - _float_attr(attrs.get("momentum", 0.9))), dtype=self.dtype).eval()
+            momentum = _float_attr(1.0 - _float_attr(attrs.get("momentum", 0.9)))  # ONNX keeps 1 - m
+            layer = BatchNorm1d(len(gamma), eps=_float_attr(attrs.get("epsilon", 1e-5)), momentum=momentum,
+                                dtype=self.dtype).eval()
             self.width(node)
             for target, array in ((layer.gamma.data, gamma), (layer.beta.data, beta),
                                   (layer.running_mean, mean), (layer.running_var, var)):
                 target[...] = self.per_feature(node, array)
-            self.add(layer)
+            self.layers.append(layer)
         elif op == "Flatten":
             if attrs.get("axis", 1) != 1:
-                raise UnsupportedOnnxError(f"{where}: flatten at axis {attrs['axis']}; minifw's Flatten keeps axis 0 only")
+                raise UnsupportedOnnxError(f"{where}: flatten at axis {attrs['axis']}; "
+                                           "minifw's Flatten keeps axis 0 only")
             self.flatten(node)
         elif op == "Reshape":
             self.reshape(node, self.const(node, 1), attrs.get("allowzero", 0))
@@ -302,7 +305,7 @@ class _Reader:
             if len(node.input) > 2 and node.input[2] and bool(self.const(node, 2)):
                 raise UnsupportedOnnxError(f"{where}: training_mode=True; minifw reads inference graphs")
             p = float(self.const(node, 1)) if len(node.input) > 1 and node.input[1] else 0.5
-            self.add(Dropout(_float_attr(p)).eval())
+            self.layers.append(Dropout(_float_attr(p)).eval())
         elif op == "Identity":
             pass
         else:
@@ -310,25 +313,25 @@ class _Reader:
                 f"{where}: operator {op} is not supported by minifw.onnx.load (it reads Gemm, MatMul, Add, Mul, "
                 "Relu, LeakyRelu, Sigmoid, Tanh, Softmax, BatchNormalization, Flatten, Reshape, Dropout, Identity)")
 
-    def per_feature_of(self, node, array: np.ndarray, c: int) -> np.ndarray:
-        flat = np.broadcast_to(array, (1, c)).reshape(-1) if array.size in (1, c) else None
-        if flat is None or array.ndim > 2:
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: bias of shape {array.shape} for {c} outputs")
-        return self.weights(flat)
+    def bias(self, node, array: np.ndarray, c: int) -> np.ndarray:
+        """A Gemm's C input as a (c,) vector: a scalar, (c,) or (1, c)."""
+        if array.ndim > 2 or array.size not in (1, c) or (array.ndim == 2 and array.shape[0] != 1):
+            raise UnsupportedOnnxError(f"{_where(node)}: bias of shape {array.shape} for {c} outputs")
+        return self.weights(np.broadcast_to(array.reshape(-1), (c,)))
 
     def reshape(self, node, target: np.ndarray, allowzero: int) -> None:
         size = None if None in self.features else int(np.prod(self.features))
         t = [int(v) for v in np.ravel(target)]
         keeps_batch = len(t) == 2 and (t[0] == -1 or (t[0] == 0 and not allowzero))
         if not keeps_batch or t[1] not in (-1, size) or t == [-1, -1]:
-            raise UnsupportedOnnxError(f"Reshape node {_name(node)!r}: reshape to {t} from (N, "
-                                       f"{', '.join(map(str, self.features))}) is not a flatten to (N, -1)")
+            raise UnsupportedOnnxError(f"{_where(node)}: reshape to {t} from (N, "
+                                       f"{_dims(self.features)}) is not a flatten to (N, -1)")
         self.flatten(node)
 
 
-def _name(node) -> str:
-    """A node's name, or its first output where the exporter left the name empty."""
-    return node.name or node.output[0]
+def _where(node) -> str:
+    """'Gemm node "name"' for error messages (the first output where the exporter left the name empty)."""
+    return f"{node.op_type} node {node.name or node.output[0]!r}"
 
 
 def _attributes(node) -> dict:
@@ -379,16 +382,18 @@ def load(source: str | os.PathLike | bytes | onnx_lib.ModelProto) -> Sequential:
     tensor_type = inputs[0].type.tensor_type
     dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor_type.elem_type))
     if dtype not in _FLOAT_TYPES:
-        raise UnsupportedOnnxError(f"minifw.onnx.load: input {inputs[0].name!r} is {dtype}; minifw reads float32 or float64")
+        raise UnsupportedOnnxError(f"minifw.onnx.load: input {inputs[0].name!r} is {dtype}; "
+                                   "minifw reads float32 or float64")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
     if len(dims) < 2:
-        raise UnsupportedOnnxError(f"minifw.onnx.load: input {inputs[0].name!r} has rank {len(dims)}; expected (N, features...)")
+        raise UnsupportedOnnxError(f"minifw.onnx.load: input {inputs[0].name!r} has rank {len(dims)}; "
+                                   "expected (N, features...)")
 
     reader = _Reader(graph, dtype, tuple(dims[1:]))
     current = inputs[0].name
     for node in graph.node:
         if node.domain not in ("", "ai.onnx"):
-            raise UnsupportedOnnxError(f"{node.op_type} node {_name(node)!r}: operator {node.domain}::{node.op_type} "
+            raise UnsupportedOnnxError(f"{_where(node)}: operator {node.domain}::{node.op_type} "
                                        "is outside the default ONNX domain; minifw.onnx.load does not read it")
         if node.op_type == "Constant":
             reader.consts[node.output[0]] = _constant(node, numpy_helper)
@@ -399,7 +404,7 @@ def load(source: str | os.PathLike | bytes | onnx_lib.ModelProto) -> Sequential:
         data = [name for name in node.input if name and name not in reader.consts]
         if data != [current]:
             raise UnsupportedOnnxError(
-                f"{node.op_type} node {_name(node)!r} reads {data or 'constants only'}; minifw.onnx.load reads a "
+                f"{_where(node)} reads {data or 'constants only'}; minifw.onnx.load reads a "
                 f"chain of layers, each fed by the previous one ({current!r})")
         reader.read(node, current)
         current = node.output[0]
@@ -416,5 +421,5 @@ def _constant(node, numpy_helper) -> np.ndarray:
     for key in ("value_float", "value_floats", "value_int", "value_ints"):
         if key in attrs:
             return np.array(attrs[key])
-    raise UnsupportedOnnxError(f"Constant node {_name(node)!r}: only tensor, float and int constants are read, "
+    raise UnsupportedOnnxError(f"{_where(node)}: only tensor, float and int constants are read, "
                                f"got {sorted(attrs)}")
