@@ -26,6 +26,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep it
 
 import logging
 import tempfile
+import warnings
 from pathlib import Path
 
 import keras
@@ -38,6 +39,9 @@ from onnx import helper, numpy_helper
 import minifw as mf
 
 logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # the exporter's progress messages
+# two deprecation notices raised inside torch.onnx and Keras's tf2onnx glue, not by this notebook's code
+warnings.filterwarnings("ignore", message=".*LeafSpec", category=FutureWarning)
+warnings.filterwarnings("ignore", message="In the future `np.object`", category=FutureWarning)
 torch.manual_seed(0)
 keras.utils.set_random_seed(0)
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
@@ -68,7 +72,7 @@ net_pt = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 64), torch.
                              torch.nn.Dropout(0.2), torch.nn.Linear(64, 10)).to(device)
 optimizer = torch.optim.Adam(net_pt.parameters(), lr=3e-3)
 Xt, yt = torch.from_numpy(X_train).to(device), torch.from_numpy(y_train).long().to(device)
-for epoch in range(15):
+for epoch in range(10):
     net_pt.train()
     for idx in torch.randperm(len(Xt), device=device).split(32):
         optimizer.zero_grad()
@@ -184,7 +188,7 @@ net_keras = keras.Sequential([
 ])
 net_keras.compile(optimizer=keras.optimizers.Adam(3e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-net_keras.fit(X_train, y_train, epochs=15, batch_size=32, verbose=0)
+net_keras.fit(X_train, y_train, epochs=10, batch_size=32, verbose=0)
 logits_keras = net_keras.predict(X_test, batch_size=512, verbose=0)
 accuracy_keras = mf.accuracy(logits_keras, y_test)
 print(f"Keras test accuracy {accuracy_keras:.3f}")
@@ -224,7 +228,7 @@ assert np.allclose(logits_keras_ort, logits_keras, rtol=1e-4, atol=1e-5), "ONNX 
 net_mf = mf.Sequential(mf.Flatten(), mf.Linear(64, 64, seed=0), mf.BatchNorm1d(64), mf.ReLU(), mf.Dropout(0.2, seed=1),
                        mf.Linear(64, 10, seed=2))
 model = mf.Model(net_mf, mf.CrossEntropy(), mf.Adam(net_mf.parameters(), lr=3e-3))
-model.fit(X_train, y_train, epochs=15, batch_size=32, progress=False)
+model.fit(X_train, y_train, epochs=10, batch_size=32, progress=False)
 logits_mf = net_mf.eval()(X_test)
 accuracy_mf = mf.accuracy(logits_mf, y_test)
 
@@ -284,6 +288,7 @@ def gelu_model(opset):
     return helper.make_model_gen_version(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
+assert onnx.defs.onnx_opset_version() == 28, "the newest opset this onnx package knows"
 onnx.checker.check_model(gelu_model(20))
 try:
     onnx.checker.check_model(gelu_model(18))
@@ -333,6 +338,7 @@ except mf.onnx.UnsupportedOnnxError as err:
 upgraded = onnx.version_converter.convert_version(old, 18)
 print("after convert_version:", [(node.op_type, {a.name: helper.get_attribute_value(a) for a in node.attribute})
                                  for node in upgraded.graph.node])
+assert (mf.onnx.MIN_OPSET, mf.onnx.MAX_OPSET) == (13, 28)
 x4 = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
 assert np.allclose(mf.onnx.load(upgraded)(x4), mf.softmax(x4[:, :3]), atol=1e-6)
 try:
