@@ -50,17 +50,16 @@ print("ONNX", onnx.__version__, "| ONNX Runtime", ort.__version__, "| PyTorch", 
 WORK = Path(tempfile.mkdtemp(prefix="onnx-lesson-"))  # the .onnx files of this notebook
 
 # %% [markdown]
-# The data: the digits as 8×8 images, split 60 / 20 / 20 % (stratified) and scaled to $[0, 1]$
-# with the training set's minimum and maximum, as in the earlier notebooks. The models start
-# with a flatten layer, so the ONNX graphs take images of shape (N, 8, 8).
+# The data: the 5000 real MNIST digits that ship with minifw (28×28 grey images, pixels already
+# in $[0, 1]$), split 60 / 20 / 20 % (stratified). The models start with a flatten layer, so the
+# ONNX graphs take images of shape (N, 28, 28).
 
 # %%
-X, y = mf.datasets.load_digits()
+X, y = mf.datasets.load_mnist_sample()
 X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
-pixels = mf.MinMaxScaler().fit(X_train)
-X_train, X_val, X_test = (pixels.transform(a).reshape(-1, 8, 8).astype(np.float32) for a in (X_train, X_val, X_test))
-print(X_train.shape, X_val.shape, X_test.shape)
-assert X_train.shape == (1079, 8, 8) and X_test.shape == (359, 8, 8)
+X_train, X_val, X_test = (a.reshape(-1, 28, 28) for a in (X_train, X_val, X_test))
+print(X_train.shape, X_val.shape, X_test.shape, X_train.dtype)
+assert X_train.shape == (3000, 28, 28) and X_test.shape == (1000, 28, 28) and X_train.dtype == np.float32
 
 # %% [markdown]
 # ## 1. PyTorch → ONNX → ONNX Runtime
@@ -68,13 +67,13 @@ assert X_train.shape == (1079, 8, 8) and X_test.shape == (359, 8, 8)
 # A small classifier with batch normalization and dropout, trained for a few epochs:
 
 # %%
-net_pt = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 64), torch.nn.BatchNorm1d(64), torch.nn.ReLU(),
+net_pt = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 64), torch.nn.BatchNorm1d(64), torch.nn.ReLU(),
                              torch.nn.Dropout(0.2), torch.nn.Linear(64, 10)).to(device)
 optimizer = torch.optim.Adam(net_pt.parameters(), lr=3e-3)
 Xt, yt = torch.from_numpy(X_train).to(device), torch.from_numpy(y_train).long().to(device)
-for epoch in range(10):
+for epoch in range(8):
     net_pt.train()
-    for idx in torch.randperm(len(Xt), device=device).split(32):
+    for idx in torch.randperm(len(Xt), device=device).split(64):
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(net_pt(Xt[idx]), yt[idx]).backward()
         optimizer.step()
@@ -83,14 +82,14 @@ with torch.no_grad():
     logits_pt = net_pt(torch.from_numpy(X_test)).numpy()
 accuracy_pt = mf.accuracy(logits_pt, y_test)
 print(f"PyTorch test accuracy {accuracy_pt:.3f}")
-assert accuracy_pt > 0.93
+assert accuracy_pt > 0.88
 
 # %% [markdown]
 # `torch.onnx.export(..., dynamo=True)` captures the model with `torch.export` (the graph capture
 # of notebook 01) and translates each operation to ONNX operators (this needs the `onnxscript`
 # package). Two choices matter for deployment:
 #
-# - `dynamic_shapes`: the example input has 359 images, but axis 0 is named `"batch"`, so the
+# - `dynamic_shapes`: the example input has 1000 images, but axis 0 is named `"batch"`, so the
 #   file accepts any batch size;
 # - `external_data=False`: the weights go inside the `.onnx` file (large models put them in a
 #   separate file next to it, since a protobuf file cannot exceed 2 GB).
@@ -143,7 +142,7 @@ weights_pt = {t.name: numpy_helper.to_array(t) for t in model_pt.graph.initializ
 print({name: w.shape for name, w in weights_pt.items()})
 
 ops_pt = [node.op_type for node in model_pt.graph.node]
-assert shape_of(model_pt.graph.input[0]) == ["batch", 8, 8]
+assert shape_of(model_pt.graph.input[0]) == ["batch", 28, 28]
 assert "BatchNormalization" not in ops_pt and ops_pt.count("Gemm") == 2
 
 # %% [markdown]
@@ -178,7 +177,7 @@ assert n_torch - n_onnx == 2 * 64
 
 # %%
 net_keras = keras.Sequential([
-    keras.Input(shape=(8, 8)),
+    keras.Input(shape=(28, 28)),
     keras.layers.Flatten(),
     keras.layers.Dense(64),
     keras.layers.BatchNormalization(),
@@ -188,11 +187,11 @@ net_keras = keras.Sequential([
 ])
 net_keras.compile(optimizer=keras.optimizers.Adam(3e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-net_keras.fit(X_train, y_train, epochs=10, batch_size=32, verbose=0)
+net_keras.fit(X_train, y_train, epochs=8, batch_size=64, verbose=0)
 logits_keras = net_keras.predict(X_test, batch_size=512, verbose=0)
 accuracy_keras = mf.accuracy(logits_keras, y_test)
 print(f"Keras test accuracy {accuracy_keras:.3f}")
-assert accuracy_keras > 0.93
+assert accuracy_keras > 0.88
 
 keras_path = WORK / "digits_keras.onnx"
 net_keras.export(str(keras_path), format="onnx", verbose=False)
@@ -225,22 +224,22 @@ assert np.allclose(logits_keras_ort, logits_keras, rtol=1e-4, atol=1e-5), "ONNX 
 # **minifw → ONNX → ONNX Runtime.** Train the same architecture in minifw, export it, run it:
 
 # %%
-net_mf = mf.Sequential(mf.Flatten(), mf.Linear(64, 64, seed=0), mf.BatchNorm1d(64), mf.ReLU(), mf.Dropout(0.2, seed=1),
+net_mf = mf.Sequential(mf.Flatten(), mf.Linear(784, 64, seed=0), mf.BatchNorm1d(64), mf.ReLU(), mf.Dropout(0.2, seed=1),
                        mf.Linear(64, 10, seed=2))
 model = mf.Model(net_mf, mf.CrossEntropy(), mf.Adam(net_mf.parameters(), lr=3e-3))
-model.fit(X_train, y_train, epochs=10, batch_size=32, progress=False)
+model.fit(X_train, y_train, epochs=8, batch_size=64, progress=False)
 logits_mf = net_mf.eval()(X_test)
 accuracy_mf = mf.accuracy(logits_mf, y_test)
 
 mf_path = WORK / "digits_minifw.onnx"
-model_mf = mf.onnx.export(net_mf, mf_path, n_features=(8, 8))
+model_mf = mf.onnx.export(net_mf, mf_path, n_features=(28, 28))
 print("nodes:", [(node.name, node.op_type) for node in model_mf.graph.node])
 print("inputs:", [(v.name, shape_of(v)) for v in model_mf.graph.input], "| opset", model_mf.opset_import[0].version)
 session_mf = ort.InferenceSession(mf_path, providers=["CPUExecutionProvider"])
 logits_mf_ort = session_mf.run(None, {"input": X_test})[0]
 print(f"minifw test accuracy {accuracy_mf:.3f}; largest difference from ONNX Runtime:",
       np.abs(logits_mf_ort - logits_mf).max())
-assert accuracy_mf > 0.93
+assert accuracy_mf > 0.88
 assert np.allclose(logits_mf_ort, logits_mf, rtol=1e-4, atol=1e-5), "ONNX Runtime should compute minifw's logits"
 
 # %% [markdown]
