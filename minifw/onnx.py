@@ -362,6 +362,8 @@ def load(source: str | os.PathLike | bytes | onnx_lib.ModelProto) -> Sequential:
         The layers in graph order, float32 or float64 as the graph's input. The graph must be one
         chain from its single input (N, ...) to its single output; see the module docstring for
         the operators read. Raises `UnsupportedOnnxError` naming what it cannot read.
+        The network computes the file's function in eval mode; before training it further, note
+        that a `BatchNorm1d` read from a `Mul`/`Add` pair is a fixed affine map only in eval mode.
     """
     onnx = _onnx()
     from onnx import helper, numpy_helper

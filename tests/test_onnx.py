@@ -112,6 +112,12 @@ def test_nested_sequential_and_names():
     np.testing.assert_array_equal(mf.onnx.load(model)(x), net(x))
 
 
+def test_a_single_layer_exports():
+    layer = mf.Linear(4, 2, seed=0)
+    x = np.ones((3, 4), np.float32)
+    np.testing.assert_allclose(_ort(mf.onnx.export(layer, None, 4), x), layer(x), **TOL[np.float32])
+
+
 def test_export_errors():
     class Square(mf.Module):
         def forward(self, x):

@@ -274,8 +274,10 @@ for name, original, in_minifw in rows:
 # Operators evolve: ONNX adds new ones and changes old ones, and each change makes a new version
 # of the **opset** (1 in 2017, 28 for `onnx` 1.23). A file is stamped with the opset it was
 # written for; a runtime supports the opsets up to the one it was built with, and sometimes only
-# some operators of them (TensorRT, mobile runtimes). "TensorRT ↔ TensorFlow ↔ PyTorch via ONNX"
-# works when the exporter's opset is one the consumer supports. Three ways it goes wrong:
+# some operators of them (TensorRT, mobile runtimes). Moving models "TensorRT ↔ TensorFlow ↔
+# PyTorch via ONNX" works when the exporter's opset is one the consumer supports. (The arrow into
+# TensorRT is one-way, though some summaries draw it both ways: TensorRT reads ONNX and builds an
+# engine for one GPU, and nothing converts that engine back.) Three ways it goes wrong:
 #
 # **An operator newer than the stamped opset.** `Gelu` became an ONNX operator in opset 20:
 
