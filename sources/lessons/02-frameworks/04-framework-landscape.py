@@ -24,8 +24,10 @@ import os
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep its C++ log quiet
 
+import atexit
 import importlib.metadata
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -197,6 +199,7 @@ X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, v
 pixels = mf.MinMaxScaler().fit(X_train)
 X_train, X_test = pixels.transform(X_train), pixels.transform(X_test)
 work = Path(tempfile.mkdtemp(prefix="keras-backends-"))
+atexit.register(shutil.rmtree, work, ignore_errors=True)  # removed when the kernel stops
 np.savez(work / "digits.npz", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
 
 KERAS_SCRIPT = textwrap.dedent('''

@@ -24,7 +24,9 @@ import os
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep its C++ log quiet
 
+import atexit
 import logging
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -48,6 +50,7 @@ device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is
 print("ONNX", onnx.__version__, "| ONNX Runtime", ort.__version__, "| PyTorch", torch.__version__,
       "| Keras", keras.__version__, "| device for PyTorch:", device)
 WORK = Path(tempfile.mkdtemp(prefix="onnx-lesson-"))  # the .onnx files of this notebook
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # removed when the kernel stops
 
 # %% [markdown]
 # The data: the 5000 real MNIST digits that ship with minifw (28×28 grey images, pixels already
