@@ -340,7 +340,7 @@ def _attributes(node) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _opset(model: onnx_lib.ModelProto) -> int:
+def _check_opset(model: onnx_lib.ModelProto) -> None:
     versions = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     if "ai.onnx" not in versions:
         raise UnsupportedOnnxError("minifw.onnx.load: the model imports no default-domain (ai.onnx) opset")
@@ -349,7 +349,6 @@ def _opset(model: onnx_lib.ModelProto) -> int:
         raise UnsupportedOnnxError(
             f"minifw.onnx.load: the model uses opset {opset}; minifw reads opsets {MIN_OPSET}..{MAX_OPSET}. "
             f"Convert it first: onnx.version_converter.convert_version(model, {DEFAULT_OPSET})")
-    return opset
 
 
 def load(source: str | os.PathLike | bytes | onnx_lib.ModelProto) -> Sequential:
@@ -374,7 +373,7 @@ def load(source: str | os.PathLike | bytes | onnx_lib.ModelProto) -> Sequential:
         model = onnx.load_from_string(source)
     else:
         model = onnx.load(os.fspath(source))
-    _opset(model)
+    _check_opset(model)
     graph = model.graph
     init_names = {t.name for t in graph.initializer}
     inputs = [v for v in graph.input if v.name not in init_names]
