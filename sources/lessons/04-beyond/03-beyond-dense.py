@@ -217,9 +217,8 @@ assert accuracy["CNN"] > 0.85, "expected the CNN to classify > 85 % of the valid
 # %% [markdown]
 # The convolutional network comes within a few points of the lectures' dense network (here both
 # see 3000 images for three epochs) with 52 times fewer parameters: 12,810 against 669,706. Its
-# filters are reused at every position, and pooling makes the answer tolerant to small shifts;
-# with more data and epochs, CNNs pull ahead of dense networks on images (Try it 4 tests the
-# shift tolerance). Deeper CNNs with residual connections
+# filters are reused at every position, and pooling makes the answer tolerant to small shifts
+# (Try it 4 measures that). Deeper CNNs with residual connections
 # (notebook 01) are the standard image models; d2l's and CS231n's convolution chapters are the
 # next step.
 #
