@@ -87,8 +87,10 @@ assert set(np.unique(derivatives["leaky ReLU (α=0.1)"])) == {0.1, 1.0}
 #   \mathrm{diag}\!\big(f'(z_{\ell+1})\big)\, W_{\ell+1}^\top
 #   = \dots = \frac{\partial L}{\partial h_{L}} \prod_{k=L}^{\ell+1} \mathrm{diag}\!\big(f'(z_k)\big)\, W_k^\top .$$
 #
-# With the sigmoid every factor $f'(z_k) \le \frac14$, so ten layers can shrink the gradient by up to
-# $4^{-10} \approx 10^{-6}$. With ReLU the factor is 0 or 1, and a suitable scale of $W$ (section 5) keeps
+# With the sigmoid every factor $f'(z_k) \le \frac14$, so the ten activation factors together are at
+# most $4^{-10} \approx 10^{-6}$: through the activations alone, ten sigmoid layers shrink the gradient
+# by *at least* that factor (large weights $W_k$ could make up for it; Glorot's scale does not, as
+# measured below). With ReLU the factor is 0 or 1, and a suitable scale of $W$ (section 5) keeps
 # the product near 1. Let's build a 10-layer stack of width 32 on the digits, run one forward and one
 # backward pass, and look at $\lVert \partial L / \partial W_\ell \rVert$ for every layer.
 
@@ -137,6 +139,16 @@ assert sig[0] / sig[-1] < 1e-4                 # at least four orders of magnitu
 assert sig[0] < 1e-4 * relu[0]                 # and four orders below ReLU's first layer
 assert np.all(np.diff(np.log10(sig)) > 0)      # it shrinks with every layer towards the input
 assert 0.1 < relu[0] / relu[-1] < 10           # ReLU: the same order of magnitude everywhere
+
+# the largest sigmoid derivative in each of the ten layers, from one forward pass: their product is
+# the most the activations can pass on, and it is at most 4^-10
+h, largest = X_digits[batch], []
+for layer in deep_stack(mf.Sigmoid, "xavier_normal").layers[:-1]:
+    h = layer(h)
+    if isinstance(layer, mf.Sigmoid):
+        largest.append(float((h * (1 - h)).max()))
+print(f"product of the ten largest sigmoid derivatives: {np.prod(largest):.1e} (4^-10 = {4.0**-10:.1e})")
+assert len(largest) == 10 and np.prod(largest) <= 4.0**-10
 
 # %% [markdown]
 # In the sigmoid stack the first layer's gradient is more than four orders of magnitude smaller than
