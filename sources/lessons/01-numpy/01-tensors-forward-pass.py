@@ -234,6 +234,9 @@ x_norm = (x - mean) / std
 assert mean.shape == std.shape == (3,) and x_norm.shape == (16, 400, 400, 3)
 assert np.allclose(x_norm.mean(axis=(0, 1, 2), dtype=np.float64), 0, atol=1e-4)
 assert np.allclose(x_norm.std(axis=(0, 1, 2), dtype=np.float64), 1, atol=1e-4)
+float32_error = np.abs(x.mean(axis=(0, 1, 2)) - mean).max()  # the same mean, added up in float32
+print(f"float32 sums: the mean is off by {float32_error:.1e}")
+assert 1e-4 < float32_error < 1e-2  # wrong in the fourth digit
 del x, x_norm
 
 # %% [markdown]
@@ -349,7 +352,7 @@ p = sigmoid(X_t @ w_true + b_true)
 acc = np.mean((p > 0.5) == y_t)
 print("X", X_t.shape, "-> p", p.shape, f"  accuracy {acc:.3f}")
 assert X_t.shape == (300, 2) and p.shape == (300,)
-assert abs(acc - 0.88) < 0.01
+assert abs(acc - 0.88) < 0.01, f"expected 88 % of the patients classified correctly by w = (0.2, 0.1); got {acc:.1%}"
 
 neuron = mf.Linear(2, 1, dtype=np.float64)
 neuron.W.data[:, 0], neuron.b.data[0] = w_true, b_true
@@ -387,6 +390,9 @@ plt.show()
 # Here we knew the weights. Lesson **02 · Backpropagation by hand** learns them from the data.
 #
 # ## Try it
+#
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
 #
 # 1. Predict the shapes and check: `np.ones((3, 1)) + np.ones(4)`, `np.ones((2, 3)) @ np.ones(3)`,
 #    `batch.transpose(0, 3, 1, 2).shape` (PyTorch's channels-first layout).

@@ -406,6 +406,9 @@ assert np.allclose(sawtooth[:: len(grid) // 2**k], np.arange(2**k + 1) % 2)  # 0
 #
 # ## Try it
 #
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
+#
 # 1. Change `f` to a function of your own (`np.abs(x - 0.5)`, a step, `np.sin(30 * x)`). Which
 #    one needs the most pulses?
 # 2. In `sigmoid_network` use `w = 5 * n` instead of `50 * n`. What happens to the fit, and why?

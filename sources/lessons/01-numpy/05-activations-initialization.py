@@ -135,10 +135,12 @@ plt.show()
 sig, relu = grad_norms["sigmoid (Glorot init)"], grad_norms["ReLU (He init)"]
 print(f"sigmoid: first layer / last layer = {sig[0] / sig[-1]:.1e}")
 print(f"ReLU:    first layer / last layer = {relu[0] / relu[-1]:.1e}")
-assert sig[0] / sig[-1] < 1e-4                 # at least four orders of magnitude smaller
-assert sig[0] < 1e-4 * relu[0]                 # and four orders below ReLU's first layer
-assert np.all(np.diff(np.log10(sig)) > 0)      # it shrinks with every layer towards the input
-assert 0.1 < relu[0] / relu[-1] < 10           # ReLU: the same order of magnitude everywhere
+hint = "(a setting changed in Try it can break this)"
+# at least four orders of magnitude smaller, and four orders below ReLU's first layer
+assert sig[0] / sig[-1] < 1e-4, f"expected sigmoid first/last below 1e-4; got {sig[0] / sig[-1]:.1e} {hint}"
+assert sig[0] < 1e-4 * relu[0], f"expected sigmoid's first layer 1e4 below ReLU's; got {sig[0]:.1e}, {relu[0]:.1e} {hint}"
+assert np.all(np.diff(np.log10(sig)) > 0), f"expected the sigmoid gradient to shrink with every layer; got {sig} {hint}"
+assert 0.1 < relu[0] / relu[-1] < 10, f"expected ReLU first/last within 10x; got {relu[0] / relu[-1]:.2g} {hint}"
 
 # the largest sigmoid derivative in each of the ten layers, from one forward pass: their product is
 # the most the activations can pass on, and it is at most 4^-10
@@ -169,8 +171,9 @@ plt.legend()
 plt.show()
 
 print({name: round(h["loss"][-1], 3) for name, h in histories.items()})
-assert histories["sigmoid"]["loss"][-1] > 2.2  # still at chance level, ln 10 ≈ 2.30
-assert histories["ReLU"]["loss"][-1] < 1.2     # learning
+assert histories["sigmoid"]["loss"][-1] > 2.2, (   # still at chance level, ln 10 ≈ 2.30
+    f"expected the sigmoid stack at chance level (loss > 2.2) with SGD; got {histories['sigmoid']['loss'][-1]:.3f} {hint}")
+assert histories["ReLU"]["loss"][-1] < 1.2, f"expected the ReLU stack to learn (loss < 1.2); got {histories['ReLU']['loss'][-1]:.3f} {hint}"
 
 # %% [markdown]
 # The deep sigmoid network does not learn at all in ten epochs: its loss stays at $\ln 10$, the loss of
@@ -208,8 +211,9 @@ for lr in [0.5, 5.0]:
         X_moons, y_moons, epochs=30, batch_size=32, progress=False)
     dead[lr] = (net, dead_units(net, X_moons))
     print(f"lr = {lr}: {dead[lr][1].sum()} of 64 hidden units are dead")
-assert dead[0.5][1].sum() == 0
-assert dead[5.0][1].mean() > 0.3
+assert dead[0.5][1].sum() == 0, f"expected no dead unit at lr = 0.5; got {dead[0.5][1].sum()}"
+assert dead[5.0][1].mean() > 0.3, (
+    f"expected over 30 % dead units at lr = 5; got {dead[5.0][1].mean():.0%} (a changed rate or seed can break this)")
 
 net, mask = dead[5.0]
 plt.bar(np.arange(64), net[0](X_moons).max(axis=0), color=np.where(mask, "tab:red", "tab:blue"))
@@ -472,7 +476,7 @@ q[3] += 1 - eps  # target for a "3"
 H_q = -(q * np.log(q)).sum()
 loss_at_q, _ = mf.CrossEntropy(label_smoothing=eps)(np.log(q)[None, :], np.array([3]))
 print("smoothed target:", q, f"  H(q) = {H_q:.3f}")
-assert np.isclose(q[3], 0.91) and np.isclose(q[0], 0.01)
+assert np.isclose(q[3], 0.91) and np.isclose(q[0], 0.01), f"expected the target 0.91 / 0.01 of ε = 0.1; got {q[3]:.2f} / {q[0]:.2f}"
 assert np.isclose(loss_at_q, H_q)  # logits log q give p = q, where the loss reaches its minimum H(q)
 
 # %%
@@ -498,11 +502,14 @@ for key in smoothing[0.0]:
     print(f"{key:>30}: ε = 0: {smoothing[0.0][key]:7.3f}   ε = 0.1: {smoothing[0.1][key]:7.3f}")
 
 plain, smooth = smoothing[0.0], smoothing[0.1]
-assert plain["test accuracy"] > 0.96 and smooth["test accuracy"] > 0.96
-assert plain["mean confidence (train)"] > 0.98 and 0.85 < smooth["mean confidence (train)"] < 0.93
+hint = "(expected for ε = 0.1; another ε from Try it can break this)"
+assert plain["test accuracy"] > 0.96 and smooth["test accuracy"] > 0.96, f"expected both above 0.96 {hint}"
+assert plain["mean confidence (train)"] > 0.98 and 0.85 < smooth["mean confidence (train)"] < 0.93, (
+    f"expected confidence > 0.98 without smoothing and near the target's 0.91 with it {hint}")
 assert smooth["final training loss"] >= H_q - 1e-3          # never below the entropy of the target
-assert smooth["largest |logit| (train)"] < 0.6 * plain["largest |logit| (train)"]
-assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (test)"] - 0.2
+assert smooth["largest |logit| (train)"] < 0.6 * plain["largest |logit| (train)"], f"expected smaller logits {hint}"
+assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (test)"] - 0.2, (
+    f"expected mistakes with at least 0.2 less confidence {hint}")
 
 # %% [markdown]
 # Both networks classify the test digits about equally well, but the plain one is almost certain about
@@ -513,6 +520,9 @@ assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (te
 
 # %% [markdown]
 # ## Try it
+#
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
 #
 # 1. Train the 10-layer sigmoid stack of section 2 with `mf.Adam(..., lr=0.003)` instead of SGD. Does
 #    Adam's per-parameter step size rescue it? Plot the gradient norms per layer after training.

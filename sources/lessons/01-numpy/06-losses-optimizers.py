@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 import minifw as mf
 
 np.random.seed(0)  # minifw takes explicit seeds; this fixes anything else that draws from numpy
+TRY_IT = "(expected for the settings in the text; a change from Try it can break this)"
 plt.rcParams["figure.dpi"] = 90
 
 # %% [markdown]
@@ -68,7 +69,9 @@ for ax in axes:
 plt.show()
 
 print(f"MSE minimum at {best_mse:.2f} (mean {targets.mean()}), MAE minimum at {best_mae:.2f} (median {np.median(targets)})")
-assert abs(best_mse - targets.mean()) < 0.02 and abs(best_mae - np.median(targets)) < 0.02
+assert abs(best_mse - targets.mean()) < 0.02 and abs(best_mae - np.median(targets)) < 0.02, (
+    f"expected the minima at the mean {targets.mean():.2f} and the median {np.median(targets):.2f} within "
+    f"the grid of c from -10 to 40; got {best_mse:.2f} and {best_mae:.2f} {TRY_IT}")
 # minifw's values are the formulas of the table, averaged
 pred = np.array([2.0, 2.0, 2.0, 2.0, 2.0])
 assert np.isclose(mf.MSE()(pred, targets)[0], np.mean((pred - targets) ** 2))
@@ -237,9 +240,9 @@ ax.set(xlabel="epoch", ylabel="training loss", title="logistic regression on the
 ax.legend()
 plt.show()
 print({k: round(v, 3) for k, v in final.items()})
-assert final["raw, lr = 0.001"] > 0.65                 # barely below ln 2 = 0.693: hardly learning
-assert final["raw, lr = 0.01"] > 1.0                   # bouncing across the valley
-assert final["standardized, lr = 0.1"] < 0.4
+assert final["raw, lr = 0.001"] > 0.65, f"expected SGD on raw features to hardly learn; got {final} {TRY_IT}"
+assert final["raw, lr = 0.01"] > 1.0, f"expected SGD on raw features to bounce (loss > 1); got {final} {TRY_IT}"
+assert final["standardized, lr = 0.1"] < 0.4, f"expected standardized features to train; got {final} {TRY_IT}"
 
 # %% [markdown]
 # On raw features, a small learning rate leaves the loss near $\ln 2$, a guess, and a ten times larger
@@ -265,7 +268,7 @@ right = model.evaluate(standard.transform(X_old), y_old)["accuracy"]            
 wrong = model.evaluate(mf.StandardScaler().fit_transform(X_old), y_old)["accuracy"]  # the clinic's statistics
 print(f"{older.sum()} test patients aged 60+: accuracy {right:.3f} with the training scaler, "
       f"{wrong:.3f} with a scaler fitted on them")
-assert right > wrong + 0.05
+assert right > wrong + 0.05, f"expected the clinic's own scaler to cost over 5 points; got {right:.3f} vs {wrong:.3f} {TRY_IT}"
 clinic = mf.StandardScaler().fit(X_old)
 print(f"mean age: training set {standard.mean_[1]:.1f}, clinic {clinic.mean_[1]:.1f}")
 assert 50 < standard.mean_[1] < 60 and 70 < clinic.mean_[1] < 80
@@ -491,21 +494,25 @@ plt.show()
 final_f = {name: f(path[-1]) for name, path in paths.items()}
 for name, value in final_f.items():
     print(f"{name:>18}: f after 100 steps = {value:.2e}")
-assert final_f["momentum 0.8"] < 1e-4 * final_f["SGD"]       # momentum: far ahead at the same η
-assert final_f["Nesterov 0.8"] < final_f["momentum 0.8"]
-assert all(value < 0.01 * f(start) for value in final_f.values())
+assert final_f["momentum 0.8"] < 1e-4 * final_f["SGD"], (   # momentum: far ahead at the same η
+    f"expected momentum 1e4 ahead of SGD on the axis-aligned bowl; got {final_f} {TRY_IT}")
+assert final_f["Nesterov 0.8"] < final_f["momentum 0.8"], f"expected Nesterov ahead of momentum; got {final_f} {TRY_IT}"
+assert all(value < 0.01 * f(start) for value in final_f.values()), f"expected every method to converge; got {final_f} {TRY_IT}"
 # the first Adam and Adagrad steps have length η in *each* coordinate, whatever the gradient's size;
 # RMSprop's (α = 0.99, no bias correction) has length η / sqrt(1 - α) = 10 η in each coordinate
-assert np.allclose(np.abs(paths["Adam (η = 0.3)"][1] - start), 0.3, rtol=1e-4)
-assert np.allclose(np.abs(paths["Adagrad (η = 1)"][1] - start), 1.0, rtol=1e-4)
-assert np.allclose(np.abs(paths["RMSprop (η = 0.1)"][1] - start), 0.1 / np.sqrt(1 - 0.99), rtol=1e-4)
+first_steps = {name: np.abs(paths[name][1] - start) for name in families["adaptive"]}
+message = f"expected first steps (0.3, 0.3), (1, 1), (1, 1) for Adam, Adagrad, RMSprop; got {first_steps} {TRY_IT}"
+assert np.allclose(first_steps["Adam (η = 0.3)"], 0.3, rtol=1e-4), message
+assert np.allclose(first_steps["Adagrad (η = 1)"], 1.0, rtol=1e-4), message
+assert np.allclose(first_steps["RMSprop (η = 0.1)"], 0.1 / np.sqrt(1 - 0.99), rtol=1e-4), message
 # Adam and Adamax end farther from the minimum than the other methods (except plain SGD)
 assert min(final_f["Adam (η = 0.3)"], final_f["Adamax (η = 0.3)"]) > 100 * max(
-    final_f[k] for k in ["momentum 0.8", "Nesterov 0.8", "Adagrad (η = 1)", "RMSprop (η = 0.1)"])
+    final_f[k] for k in ["momentum 0.8", "Nesterov 0.8", "Adagrad (η = 1)", "RMSprop (η = 0.1)"]), (
+    f"expected Adam and Adamax 100x behind the others after 100 steps; got {final_f} {TRY_IT}")
 # ... but they do get there, only later
 later = {name: f(optimize(families["adaptive"][name], steps=200)[-1]) for name in ["Adam (η = 0.3)", "Adamax (η = 0.3)"]}
 print("after 200 steps:", {name: f"{value:.1e}" for name, value in later.items()})
-assert all(value < 1e-7 for value in later.values())
+assert all(value < 1e-7 for value in later.values()), f"expected f < 1e-7 after 200 steps; got {later} {TRY_IT}"
 
 # %% [markdown]
 # Plain SGD zig-zags across the steep direction and crawls along the flat one. Momentum and Nesterov
@@ -597,13 +604,15 @@ plt.show()
 val_after_10_epochs = {b: v[-1] for b, (_, v) in batch_histories.items()}
 print("validation loss after 10 epochs:", {b: round(v, 3) for b, v in val_after_10_epochs.items()})
 sizes = sorted(val_after_10_epochs)
-assert all(val_after_10_epochs[a] < val_after_10_epochs[b] for a, b in zip(sizes, sizes[1:]))  # per epoch: small wins
+assert all(val_after_10_epochs[a] < val_after_10_epochs[b] for a, b in zip(sizes, sizes[1:])), (  # per epoch: small wins
+    f"expected the validation loss to grow with the batch size at η = 0.05; got {val_after_10_epochs} {TRY_IT}")
 # per update, the batch size hardly matters here: B = 128 after its 110 updates (10 epochs) vs
 # B = 32 after 129 updates (3 epochs), and the full batch after 10 updates vs B = 128 after 11 (1 epoch)
 (u128, v128), (u32, v32), (u_full, v_full) = batch_histories[128], batch_histories[32], batch_histories[len(Xd_train)]
 print(f"B = 128 after {u128[-1]} updates: {v128[-1]:.3f};  B = 32 after {u32[2]} updates: {v32[2]:.3f}")
 print(f"full batch after {u_full[-1]} updates: {v_full[-1]:.3f};  B = 128 after {u128[0]} updates: {v128[0]:.3f}")
-assert 1 / 1.5 < v128[-1] / v32[2] < 1.5 and 1 / 1.5 < v_full[-1] / v128[0] < 1.5
+assert 1 / 1.5 < v128[-1] / v32[2] < 1.5 and 1 / 1.5 < v_full[-1] / v128[0] < 1.5, (
+    f"expected about the same validation loss after about the same number of updates {TRY_IT}")
 
 # %% [markdown]
 # Per epoch, smaller batches win by far: more updates for the same pass over the data. Plotted against
@@ -734,6 +743,9 @@ assert abs(val_large / val_small - 1) < 0.2, f"expected validation losses within
 
 # %% [markdown]
 # ## Try it
+#
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
 #
 # 1. Add an outlier of 1000 to `targets` in section 1. How far do the MSE and MAE minima move?
 # 2. Train the raw-feature logistic regression with `mf.Adam(..., lr=0.1)`. Does Adam's per-coordinate
