@@ -675,8 +675,8 @@ plt.show()
 #
 # $$z = \mathrm{relu}(xW_1 + b_1)\,W_2 + b_2, \qquad L = -\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i},$$
 #
-# all three with the same weights. In `float64` they agree to about 15 digits, the precision of
-# `float64` itself. (PyTorch's own
+# all three with the same weights. In `float64` they agree to at least 12 significant digits (the
+# asserts check a relative tolerance of $10^{-12}$). (PyTorch's own
 # `nn.Linear` stores $W^\top$, shape `(out, in)`, and computes $xW^\top + b$; here we use plain
 # tensors to keep minifw's layout.)
 
@@ -837,8 +837,8 @@ assert abs(float(from_probs) - (-np.log(1e-7))) < 0.01 and float(from_logits) ==
 #
 # `torch.compile(fn)` does it in two stages: *TorchDynamo* reads the Python function as it runs and
 # captures the tensor operations as a graph, and a *backend* turns the graph into fast code (the
-# default backend, Inductor, generates C++ or GPU kernels). Generating code takes a while on the
-# first call (tens of seconds on a small CPU), so below we pass a small backend of our own that
+# default backend, Inductor, generates C++ or GPU kernels). Generating code makes the first call
+# slow (Try it 4 measures it), so below we pass a small backend of our own that
 # only **shows** the captured graph and then runs it as it is. Here is a function of 300 small
 # operations:
 
@@ -915,8 +915,8 @@ assert graph_ms < eager_ms / 2, (   # measured 25-45x on a 2-core CPU; 2x leaves
 
 # %% [markdown] track="tensorflow"
 # The speed-up comes from removing Python overhead, so it is large for many *small* operations
-# and vanishes when one operation does all the work: a $1000 \times 1000$ matrix product takes
-# about the same time either way (not asserted: timings on a shared machine vary).
+# and should shrink when one operation does all the work: compare the two times printed below for
+# one $1000 \times 1000$ matrix product (not asserted: timings this close vary on a shared machine).
 
 # %% track="pytorch"
 captured.clear()
