@@ -273,18 +273,26 @@ def decision_boundary(ax, net, X, y, title):
 
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-boundary_accuracy = {}
+boundary_accuracy, kinks = {}, {}
+segment = np.c_[np.linspace(-1.5, 2.5, 4001), np.full(4001, 0.25)]   # a horizontal line across the moons
 for ax, (name, activation) in zip(axes, [("ReLU", mf.ReLU()), ("tanh", mf.Tanh())]):
     net = mf.Sequential(mf.Linear(2, 16, seed=0), activation, mf.Linear(16, 2, seed=1))
     model = mf.Model(net, mf.CrossEntropy(), mf.Adam(net.parameters(), lr=0.02))
     model.fit(X_moons, y_moons, epochs=60, batch_size=32, progress=False)
     boundary_accuracy[name] = model.evaluate(X_moons, y_moons)["accuracy"]
     decision_boundary(ax, net, X_moons, y_moons, f"{name}: accuracy {boundary_accuracy[name]:.3f}")
+    # along the line, where does the slope of the logit difference change? (a second difference != 0)
+    logit_gap = np.diff(net.astype(np.float64)(segment), axis=1)[:, 0]
+    kinks[name] = int(np.sum(np.abs(np.diff(logit_gap, 2)) > 1e-9))
 plt.show()
+print("points of 3999 where the output's slope changes along y = 0.25:", kinks)
 assert all(acc > 0.95 for acc in boundary_accuracy.values())
+assert kinks["ReLU"] <= 2 * 16 and kinks["tanh"] > 3900   # ReLU: at most 16 kinks (2 points each); tanh: curved everywhere
 
 # %% [markdown]
-# Look at the black line: straight segments with corners for ReLU, a smooth curve for tanh.
+# Look at the black line: straight segments with corners for ReLU, a smooth curve for tanh. Along a line
+# across the plane, the ReLU network's output changes slope only where one of its 16 units switches
+# (at most 16 kinks), the tanh network's output curves everywhere.
 
 # %% [markdown]
 # ## 5. Initialization
@@ -394,7 +402,9 @@ assert small[0][-1] < 1e-6                                   # too small: the si
 assert large[2][-1] > 0.5 and large[0][-1] > 0.9             # too large: most units saturated at ±1
 assert np.all((glorot[0] > 0.1) & (glorot[0] < 1.2))         # Glorot + tanh: in the band
 assert np.all((relu_he[0] > 0.1) & (relu_he[0] < 1.2))       # He + ReLU: in the band
-assert relu_glorot[0][-1] < 0.05                             # Glorot + ReLU: shrinks layer by layer
+assert relu_glorot[0][-1] < 0.05                             # Glorot + ReLU: shrinks layer by layer ...
+shrink = np.exp(np.mean(np.log(relu_glorot[0][1:] / relu_glorot[0][:-1])))   # geometric mean per layer
+assert abs(shrink - 1 / np.sqrt(2)) < 0.1, f"expected Glorot + ReLU to shrink by about 1/sqrt(2) per layer; got {shrink:.2f}"
 assert glorot[1].max() / glorot[1].min() < 3                 # gradients of the same size in every layer
 assert large[1][0] > 1e3 * large[1][-1]                      # N(0, 1): gradients explode towards the input
 assert small[1].max() < 1e-8                                 # N(0, 0.01²): no gradient anywhere
