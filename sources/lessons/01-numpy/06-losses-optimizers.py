@@ -11,13 +11,16 @@
 # - compute MSE, MAE and cross-entropy by hand, and say which one an outlier or a confident mistake
 #   affects most;
 # - tell the *loss* of one example from the *cost* that training minimizes;
-# - normalize features with min-max scaling or standardization fitted **on the training data only**,
-#   and show what goes wrong otherwise;
+# - treat a binary problem with one sigmoid output or a 2-output softmax, and say why a multi-label
+#   problem needs one sigmoid per label;
+# - normalize features with min-max scaling (to $[0, 1]$ or $[-1, 1]$) or standardization fitted **on the
+#   training data only**, and show what goes wrong otherwise;
 # - read and plot the learning-rate schedules step, exponential, inverse-time, cyclical and cosine
 #   with warm restarts;
 # - write the update rules of SGD, momentum, Nesterov, Adagrad, RMSprop, Adam and Adamax and predict
 #   their paths on an elongated loss surface;
-# - choose a batch size and a learning rate, and recognise a learning rate that is too small or too large.
+# - choose a batch size and a learning rate together, and recognise a learning rate that is too small or
+#   too large.
 
 # %%
 import timeit

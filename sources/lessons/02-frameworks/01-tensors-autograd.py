@@ -17,6 +17,7 @@
 # - get gradients with `requires_grad`, `backward()` and `.grad`, and explain why `zero_grad` exists;
 # - read the graph PyTorch builds while your code runs (`grad_fn`);
 # - show that PyTorch's gradients of a small network equal `minifw`'s and `minifw.autograd`'s;
+# - explain why `cross_entropy` takes logits: it is `nll_loss` of `log_softmax`, fused for stability;
 # - explain what `torch.compile` and `torch.export` change (eager versus graph execution).
 
 # %% [markdown] track="tensorflow"
@@ -38,6 +39,7 @@
 # - keep trainable state in a `tf.Variable` and change it with `assign` / `assign_add`;
 # - get gradients with `tf.GradientTape`, also for constants (`tape.watch`);
 # - show that TensorFlow's gradients of a small network equal `minifw`'s hand-written ones;
+# - explain why a loss should get logits (`from_logits=True`): it is the negative log-softmax, stable;
 # - explain what `@tf.function` changes (eager versus graph execution), and measure it.
 
 # %% track="pytorch"
