@@ -324,7 +324,7 @@ assert honest_acc > leaky_acc + 0.1 and not np.allclose(honest_W, leaky_W)
 # %% [markdown]
 # Usually the leak is subtler than a typo: the test statistics nudge the scaling a little. Then the
 # test set has helped shape the model, and its score is no longer a clean estimate of the score on new
-# data (here it would hardly differ, but nothing guarantees that). The rule avoids both:
+# data. The rule avoids both:
 # `fit` on the training data, `transform` everything else.
 
 # %% [markdown]
