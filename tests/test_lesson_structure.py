@@ -18,12 +18,6 @@ NOT_YET = {
     "lessons/00-setup-check.ipynb",
     "lessons/01-numpy/03-building-minifw.ipynb",
     "lessons/01-numpy/07-why-frameworks.ipynb",
-    "lessons/02-frameworks/02-training-by-hand-pytorch.ipynb",
-    "lessons/02-frameworks/02-training-by-hand-tensorflow.ipynb",
-    "lessons/02-frameworks/03-high-level-pytorch.ipynb",
-    "lessons/02-frameworks/03-high-level-tensorflow.ipynb",
-    "lessons/03-overfitting/02-regularization-pytorch.ipynb",
-    "lessons/03-overfitting/02-regularization-tensorflow.ipynb",
     "lessons/03-overfitting/03-regularization-minifw.ipynb",
 }
 # the forms the objectives take at the top of a lesson

@@ -414,7 +414,8 @@ assert results[True] > 0.6, "expected the batch-normalized network to learn (> 6
 #
 # Changing a setting can make an `assert` above fail: its message says what was expected for
 # the settings in this notebook.
-#
+
+# %% [markdown]
 # ## Review questions
 #
 # 1. How does a max-norm constraint differ from an L2 penalty?

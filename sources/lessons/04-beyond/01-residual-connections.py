@@ -275,7 +275,8 @@ assert ratios[-1] < 0.3, "expected the last block's correction to be small next 
 #
 # Changing a setting can make an `assert` above fail: its message says what was expected for
 # the settings in this notebook.
-#
+
+# %% [markdown]
 # ## Review questions
 #
 # 1. Write the gradient of $y = x + f(x)$ with respect to $x$. Which term keeps it from vanishing?

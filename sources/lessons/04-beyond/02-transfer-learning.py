@@ -299,7 +299,8 @@ plt.show()
 #
 # Changing a setting can make an `assert` above fail: its message says what was expected for
 # the settings in this notebook.
-#
+
+# %% [markdown]
 # ## Review questions
 #
 # 1. What is the difference between freezing and fine-tuning?

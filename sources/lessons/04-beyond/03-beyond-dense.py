@@ -307,7 +307,8 @@ assert shapes == {"RNN outputs": (4, 7, 5), "RNN state": (4, 5), "autoencoder co
 #
 # Changing a setting can make an `assert` above fail: its message says what was expected for
 # the settings in this notebook.
-#
+
+# %% [markdown]
 # ## Review questions
 #
 # 1. How many parameters does a dense layer with 1000 units need on a 400×400 RGB image?
