@@ -234,6 +234,9 @@ x_norm = (x - mean) / std
 assert mean.shape == std.shape == (3,) and x_norm.shape == (16, 400, 400, 3)
 assert np.allclose(x_norm.mean(axis=(0, 1, 2), dtype=np.float64), 0, atol=1e-4)
 assert np.allclose(x_norm.std(axis=(0, 1, 2), dtype=np.float64), 1, atol=1e-4)
+float32_error = np.abs(x.mean(axis=(0, 1, 2)) - mean).max()  # the same mean, added up in float32
+print(f"float32 sums: the mean is off by {float32_error:.1e}")
+assert 1e-4 < float32_error < 1e-2  # wrong in the fourth digit
 del x, x_norm
 
 # %% [markdown]
@@ -349,7 +352,7 @@ p = sigmoid(X_t @ w_true + b_true)
 acc = np.mean((p > 0.5) == y_t)
 print("X", X_t.shape, "-> p", p.shape, f"  accuracy {acc:.3f}")
 assert X_t.shape == (300, 2) and p.shape == (300,)
-assert abs(acc - 0.88) < 0.01
+assert abs(acc - 0.88) < 0.01, f"expected 88 % of the patients classified correctly by w = (0.2, 0.1); got {acc:.1%}"
 
 neuron = mf.Linear(2, 1, dtype=np.float64)
 neuron.W.data[:, 0], neuron.b.data[0] = w_true, b_true
@@ -388,9 +391,31 @@ plt.show()
 #
 # ## Try it
 #
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
+#
 # 1. Predict the shapes and check: `np.ones((3, 1)) + np.ones(4)`, `np.ones((2, 3)) @ np.ones(3)`,
 #    `batch.transpose(0, 3, 1, 2).shape` (PyTorch's channels-first layout).
 # 2. Make the image batch brighter in the red channel only, with one broadcast multiplication.
 # 3. Replace $w = (0.2, 0.1)$ by $(0.2, 0)$: which patients change class? Draw the new boundary.
 # 4. A layer with 64 inputs and 10 outputs: how many parameters does it have? Check with
 #    `mf.Linear(64, 10).num_parameters()`.
+
+
+# %% [markdown]
+# ## Review questions
+#
+# 1. What are the rank, shape and dtype of a batch of 16 colour images of 400 × 400 pixels, as matplotlib and TensorFlow store them?
+#    <details><summary>Answer</summary>Rank 4, shape `(16, 400, 400, 3)` (batch, height, width, channels), dtype `uint8` as loaded (usually converted to `float32` for a network). PyTorch puts the channels first: `(16, 3, 400, 400)`.</details>
+#
+# 2. What shape does `np.ones((5,)) + np.ones((5, 1))` have, and why is it often a bug?
+#    <details><summary>Answer</summary>`(5, 5)`: lined up from the right, `(5,)` becomes `(1, 5)` and both axes of length 1 are stretched. You usually meant an element-wise sum of two vectors of 5, which needs equal shapes.</details>
+#
+# 3. Why is a dense layer on a batch one matrix product, `X @ W + b`, and not a loop over the samples?
+#    <details><summary>Answer</summary>Row $n$ of $XW$ is $x_n W$, the layer applied to sample $n$; the product computes all rows at once (and much faster), and the bias of shape `(k,)` broadcasts over the rows.</details>
+#
+# 4. Why is the decision boundary of a single sigmoid neuron a straight line?
+#    <details><summary>Answer</summary>$\hat y > 0.5$ exactly when $z = x^\top w + b > 0$, and $x^\top w + b = 0$ is a line in the plane (a hyperplane in more dimensions).</details>
+#
+# 5. How many parameters does a dense layer with 64 inputs and 10 outputs have?
+#    <details><summary>Answer</summary>$64 \cdot 10$ weights plus 10 biases: 650.</details>

@@ -314,8 +314,8 @@ for name in params:
     err = relative_error(grads[name], numeric[name])
     print(f"{name}: relative error {err:.1e}")
     assert params[name].dtype == np.float64
-    assert err < 1e-6
-    assert err < 1e-8
+    assert err < 1e-8, (f"{name}: expected a relative error below 1e-8 for a correct gradient; got {err:.1e} "
+                        f"(after a change from Try it, the gradient or the check no longer matches)")
 
 # %% [markdown]
 # Why float64? A `float32` number keeps only about 7 significant digits. $J(\theta+\varepsilon)$
@@ -346,8 +346,8 @@ def gradients_buggy(params, X, y):
 buggy = gradients_buggy(params, xb, yb)
 errors = {name: relative_error(buggy[name], numeric[name]) for name in params}
 print({name: f"{e:.1e}" for name, e in errors.items()})
-assert errors["W2"] < 1e-6 and errors["b2"] < 1e-6
-assert errors["W1"] > 1e-2 and errors["b1"] > 1e-2
+assert errors["W2"] < 1e-6 and errors["b2"] < 1e-6, f"expected the second layer's gradients to stay right; got {errors}"
+assert errors["W1"] > 1e-2 and errors["b1"] > 1e-2, f"expected the first layer's gradients to be wrong; got {errors}"
 
 # %% [markdown]
 # ## 7 · Training the two-layer network
@@ -377,8 +377,10 @@ def accuracy(params, X, y):
 train_acc, test_acc = accuracy(params, X_train, y_train), accuracy(params, X_test, y_test)
 print(f"cost {history['train'][0]:.3f} -> {history['train'][-1]:.3f}; "
       f"accuracy: train {train_acc:.3f}, test {test_acc:.3f}")
-assert history["train"][-1] < 0.15
-assert train_acc > 0.95 and test_acc > 0.95
+hint = "the text describes lr = 0.5 and 16 hidden units; a setting changed in Try it can break this"
+assert history["train"][-1] < 0.15, f"expected a training cost below 0.15; got {history['train'][-1]:.3f} ({hint})"
+assert train_acc > 0.95 and test_acc > 0.95, (
+    f"expected train and test accuracy above 0.95; got {train_acc:.3f}, {test_acc:.3f} ({hint})")
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -418,9 +420,31 @@ plt.show()
 #
 # ## Try it
 #
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
+#
 # 1. Set `lr` to 0.05 and to 5 in section 7. What happens to the learning curves?
 # 2. Replace tanh by ReLU: change `forward` and the derivative in `gradients`
 #    ($\text{relu}'(z) = 1[z > 0]$), then run the gradient check again.
 # 3. Make the check fail on purpose in another way: drop the `/ len(X)`. Which relative
 #    errors change, and by how much?
 # 4. Train with `hidden=2` and `hidden=64`. Plot both decision boundaries.
+
+
+# %% [markdown]
+# ## Review questions
+#
+# 1. What are the four parts of one mini-batch SGD step?
+#    <details><summary>Answer</summary>Forward (predictions), loss (the batch cost), backward (its gradient with respect to every parameter), update (each parameter moves by $-\eta$ times its gradient).</details>
+#
+# 2. Why does the factor $\hat y(1 - \hat y)$ disappear from the gradient of sigmoid with binary cross-entropy?
+#    <details><summary>Answer</summary>$\partial L / \partial \hat y = (\hat y - y) / (\hat y(1 - \hat y))$ and $\partial \hat y / \partial z = \hat y(1 - \hat y)$; their product is $\hat y - y$. The gradient stays large when the neuron is confidently wrong.</details>
+#
+# 3. Why is the gradient of a batch a mean of per-sample gradients, and how is it written as one matrix product?
+#    <details><summary>Answer</summary>The cost is a mean of losses and the derivative of a sum is the sum of the derivatives. For a linear layer, $\nabla_W J = X^\top \delta$, where row $n$ of $\delta$ is sample $n$'s error signal (divided by $B$).</details>
+#
+# 4. How do you check a hand-written gradient, and why in `float64`?
+#    <details><summary>Answer</summary>Compare it with central differences $(J(\theta + \varepsilon) - J(\theta - \varepsilon)) / 2\varepsilon$ for every entry, using the relative error. In `float32` (about 7 digits) the difference of two nearly equal costs loses most digits, so even correct gradients fail the test.</details>
+#
+# 5. Forgetting $\tanh'$ in the hidden layer: which gradients go wrong, and why not the others?
+#    <details><summary>Answer</summary>Those of the first layer ($W_1$, $b_1$): the missing factor sits on the path into the hidden layer. The second layer's gradients only use $A$ and $\delta_2$, which are right.</details>

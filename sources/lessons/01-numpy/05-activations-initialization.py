@@ -87,8 +87,10 @@ assert set(np.unique(derivatives["leaky ReLU (α=0.1)"])) == {0.1, 1.0}
 #   \mathrm{diag}\!\big(f'(z_{\ell+1})\big)\, W_{\ell+1}^\top
 #   = \dots = \frac{\partial L}{\partial h_{L}} \prod_{k=L}^{\ell+1} \mathrm{diag}\!\big(f'(z_k)\big)\, W_k^\top .$$
 #
-# With the sigmoid every factor $f'(z_k) \le \frac14$, so ten layers can shrink the gradient by up to
-# $4^{-10} \approx 10^{-6}$. With ReLU the factor is 0 or 1, and a suitable scale of $W$ (section 5) keeps
+# With the sigmoid every factor $f'(z_k) \le \frac14$, so the ten activation factors together are at
+# most $4^{-10} \approx 10^{-6}$: through the activations alone, ten sigmoid layers shrink the gradient
+# by *at least* that factor (large weights $W_k$ could make up for it; Glorot's scale does not, as
+# measured below). With ReLU the factor is 0 or 1, and a suitable scale of $W$ (section 5) keeps
 # the product near 1. Let's build a 10-layer stack of width 32 on the digits, run one forward and one
 # backward pass, and look at $\lVert \partial L / \partial W_\ell \rVert$ for every layer.
 
@@ -133,10 +135,22 @@ plt.show()
 sig, relu = grad_norms["sigmoid (Glorot init)"], grad_norms["ReLU (He init)"]
 print(f"sigmoid: first layer / last layer = {sig[0] / sig[-1]:.1e}")
 print(f"ReLU:    first layer / last layer = {relu[0] / relu[-1]:.1e}")
-assert sig[0] / sig[-1] < 1e-4                 # at least four orders of magnitude smaller
-assert sig[0] < 1e-4 * relu[0]                 # and four orders below ReLU's first layer
-assert np.all(np.diff(np.log10(sig)) > 0)      # it shrinks with every layer towards the input
-assert 0.1 < relu[0] / relu[-1] < 10           # ReLU: the same order of magnitude everywhere
+hint = "(a setting changed in Try it can break this)"
+# at least four orders of magnitude smaller, and four orders below ReLU's first layer
+assert sig[0] / sig[-1] < 1e-4, f"expected sigmoid first/last below 1e-4; got {sig[0] / sig[-1]:.1e} {hint}"
+assert sig[0] < 1e-4 * relu[0], f"expected sigmoid's first layer 1e4 below ReLU's; got {sig[0]:.1e}, {relu[0]:.1e} {hint}"
+assert np.all(np.diff(np.log10(sig)) > 0), f"expected the sigmoid gradient to shrink with every layer; got {sig} {hint}"
+assert 0.1 < relu[0] / relu[-1] < 10, f"expected ReLU first/last within 10x; got {relu[0] / relu[-1]:.2g} {hint}"
+
+# the largest sigmoid derivative in each of the ten layers, from one forward pass: their product is
+# the most the activations can pass on, and it is at most 4^-10
+h, largest = X_digits[batch], []
+for layer in deep_stack(mf.Sigmoid, "xavier_normal").layers[:-1]:
+    h = layer(h)
+    if isinstance(layer, mf.Sigmoid):
+        largest.append(float((h * (1 - h)).max()))
+print(f"product of the ten largest sigmoid derivatives: {np.prod(largest):.1e} (4^-10 = {4.0**-10:.1e})")
+assert len(largest) == 10 and np.prod(largest) <= 4.0**-10
 
 # %% [markdown]
 # In the sigmoid stack the first layer's gradient is more than four orders of magnitude smaller than
@@ -157,8 +171,9 @@ plt.legend()
 plt.show()
 
 print({name: round(h["loss"][-1], 3) for name, h in histories.items()})
-assert histories["sigmoid"]["loss"][-1] > 2.2  # still at chance level, ln 10 ≈ 2.30
-assert histories["ReLU"]["loss"][-1] < 1.2     # learning
+assert histories["sigmoid"]["loss"][-1] > 2.2, (   # still at chance level, ln 10 ≈ 2.30
+    f"expected the sigmoid stack at chance level (loss > 2.2) with SGD; got {histories['sigmoid']['loss'][-1]:.3f} {hint}")
+assert histories["ReLU"]["loss"][-1] < 1.2, f"expected the ReLU stack to learn (loss < 1.2); got {histories['ReLU']['loss'][-1]:.3f} {hint}"
 
 # %% [markdown]
 # The deep sigmoid network does not learn at all in ten epochs: its loss stays at $\ln 10$, the loss of
@@ -196,8 +211,9 @@ for lr in [0.5, 5.0]:
         X_moons, y_moons, epochs=30, batch_size=32, progress=False)
     dead[lr] = (net, dead_units(net, X_moons))
     print(f"lr = {lr}: {dead[lr][1].sum()} of 64 hidden units are dead")
-assert dead[0.5][1].sum() == 0
-assert dead[5.0][1].mean() > 0.3
+assert dead[0.5][1].sum() == 0, f"expected no dead unit at lr = 0.5; got {dead[0.5][1].sum()}"
+assert dead[5.0][1].mean() > 0.3, (
+    f"expected over 30 % dead units at lr = 5; got {dead[5.0][1].mean():.0%} (a changed rate or seed can break this)")
 
 net, mask = dead[5.0]
 plt.bar(np.arange(64), net[0](X_moons).max(axis=0), color=np.where(mask, "tab:red", "tab:blue"))
@@ -257,18 +273,26 @@ def decision_boundary(ax, net, X, y, title):
 
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-boundary_accuracy = {}
+boundary_accuracy, kinks = {}, {}
+segment = np.c_[np.linspace(-1.5, 2.5, 4001), np.full(4001, 0.25)]   # a horizontal line across the moons
 for ax, (name, activation) in zip(axes, [("ReLU", mf.ReLU()), ("tanh", mf.Tanh())]):
     net = mf.Sequential(mf.Linear(2, 16, seed=0), activation, mf.Linear(16, 2, seed=1))
     model = mf.Model(net, mf.CrossEntropy(), mf.Adam(net.parameters(), lr=0.02))
     model.fit(X_moons, y_moons, epochs=60, batch_size=32, progress=False)
     boundary_accuracy[name] = model.evaluate(X_moons, y_moons)["accuracy"]
     decision_boundary(ax, net, X_moons, y_moons, f"{name}: accuracy {boundary_accuracy[name]:.3f}")
+    # along the line, where does the slope of the logit difference change? (a second difference != 0)
+    logit_gap = np.diff(net.astype(np.float64)(segment), axis=1)[:, 0]
+    kinks[name] = int(np.sum(np.abs(np.diff(logit_gap, 2)) > 1e-9))
 plt.show()
+print("points of 3999 where the output's slope changes along y = 0.25:", kinks)
 assert all(acc > 0.95 for acc in boundary_accuracy.values())
+assert kinks["ReLU"] <= 2 * 16 and kinks["tanh"] > 3900   # ReLU: at most 16 kinks (2 points each); tanh: curved everywhere
 
 # %% [markdown]
-# Look at the black line: straight segments with corners for ReLU, a smooth curve for tanh.
+# Look at the black line: straight segments with corners for ReLU, a smooth curve for tanh. Along a line
+# across the plane, the ReLU network's output changes slope only where one of its 16 units switches
+# (at most 16 kinks), the tanh network's output curves everywhere.
 
 # %% [markdown]
 # ## 5. Initialization
@@ -378,7 +402,9 @@ assert small[0][-1] < 1e-6                                   # too small: the si
 assert large[2][-1] > 0.5 and large[0][-1] > 0.9             # too large: most units saturated at ±1
 assert np.all((glorot[0] > 0.1) & (glorot[0] < 1.2))         # Glorot + tanh: in the band
 assert np.all((relu_he[0] > 0.1) & (relu_he[0] < 1.2))       # He + ReLU: in the band
-assert relu_glorot[0][-1] < 0.05                             # Glorot + ReLU: shrinks layer by layer
+assert relu_glorot[0][-1] < 0.05                             # Glorot + ReLU: shrinks layer by layer ...
+shrink = np.exp(np.mean(np.log(relu_glorot[0][1:] / relu_glorot[0][:-1])))   # geometric mean per layer
+assert abs(shrink - 1 / np.sqrt(2)) < 0.1, f"expected Glorot + ReLU to shrink by about 1/sqrt(2) per layer; got {shrink:.2f}"
 assert glorot[1].max() / glorot[1].min() < 3                 # gradients of the same size in every layer
 assert large[1][0] > 1e3 * large[1][-1]                      # N(0, 1): gradients explode towards the input
 assert small[1].max() < 1e-8                                 # N(0, 0.01²): no gradient anywhere
@@ -460,7 +486,7 @@ q[3] += 1 - eps  # target for a "3"
 H_q = -(q * np.log(q)).sum()
 loss_at_q, _ = mf.CrossEntropy(label_smoothing=eps)(np.log(q)[None, :], np.array([3]))
 print("smoothed target:", q, f"  H(q) = {H_q:.3f}")
-assert np.isclose(q[3], 0.91) and np.isclose(q[0], 0.01)
+assert np.isclose(q[3], 0.91) and np.isclose(q[0], 0.01), f"expected the target 0.91 / 0.01 of ε = 0.1; got {q[3]:.2f} / {q[0]:.2f}"
 assert np.isclose(loss_at_q, H_q)  # logits log q give p = q, where the loss reaches its minimum H(q)
 
 # %%
@@ -486,11 +512,14 @@ for key in smoothing[0.0]:
     print(f"{key:>30}: ε = 0: {smoothing[0.0][key]:7.3f}   ε = 0.1: {smoothing[0.1][key]:7.3f}")
 
 plain, smooth = smoothing[0.0], smoothing[0.1]
-assert plain["test accuracy"] > 0.96 and smooth["test accuracy"] > 0.96
-assert plain["mean confidence (train)"] > 0.98 and 0.85 < smooth["mean confidence (train)"] < 0.93
+hint = "(expected for ε = 0.1; another ε from Try it can break this)"
+assert plain["test accuracy"] > 0.96 and smooth["test accuracy"] > 0.96, f"expected both above 0.96 {hint}"
+assert plain["mean confidence (train)"] > 0.98 and 0.85 < smooth["mean confidence (train)"] < 0.93, (
+    f"expected confidence > 0.98 without smoothing and near the target's 0.91 with it {hint}")
 assert smooth["final training loss"] >= H_q - 1e-3          # never below the entropy of the target
-assert smooth["largest |logit| (train)"] < 0.6 * plain["largest |logit| (train)"]
-assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (test)"] - 0.2
+assert smooth["largest |logit| (train)"] < 0.6 * plain["largest |logit| (train)"], f"expected smaller logits {hint}"
+assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (test)"] - 0.2, (
+    f"expected mistakes with at least 0.2 less confidence {hint}")
 
 # %% [markdown]
 # Both networks classify the test digits about equally well, but the plain one is almost certain about
@@ -501,6 +530,9 @@ assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (te
 
 # %% [markdown]
 # ## Try it
+#
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
 #
 # 1. Train the 10-layer sigmoid stack of section 2 with `mf.Adam(..., lr=0.003)` instead of SGD. Does
 #    Adam's per-parameter step size rescue it? Plot the gradient norms per layer after training.
@@ -514,3 +546,22 @@ assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (te
 #
 # **Next:** `06-losses-optimizers.ipynb`: the losses in more detail, data normalization, learning-rate
 # schedules and the optimizers that use these gradients.
+
+
+# %% [markdown]
+# ## Review questions
+#
+# 1. Why do gradients vanish in a deep sigmoid network?
+#    <details><summary>Answer</summary>The gradient reaching a layer is a product of one factor $\mathrm{diag}(\sigma'(z_k)) W_k^\top$ per layer above it, and $\sigma' \le 1/4$: ten activation factors give at most $4^{-10} \approx 10^{-6}$, unless large weights make up for it.</details>
+#
+# 2. What is a dead ReLU unit, and how does one arise?
+#    <details><summary>Answer</summary>A unit whose pre-activation is $\le 0$ for every training example: it outputs 0, gets zero gradient and never recovers. A too-large update (a big learning rate) can push its bias far negative.</details>
+#
+# 3. What goes wrong if all weights start at zero?
+#    <details><summary>Answer</summary>All hidden units compute the same thing and get the same gradient, so they stay identical forever: 16 units behave like one (with tanh and all-zero weights, $h = \tanh(0) = 0$ and no weight gets any gradient at all).</details>
+#
+# 4. Which initialization goes with tanh and which with ReLU, and why do they differ?
+#    <details><summary>Answer</summary>Glorot/Xavier, $\mathrm{Var}(W) = 2/(n_{in} + n_{out})$, for tanh and sigmoid; He/Kaiming, $\mathrm{Var}(W) = 2/n_{in}$, for ReLU, which zeroes half its inputs and so needs twice the variance to keep the signal's size.</details>
+#
+# 5. What does label smoothing change, and what can you no longer compare?
+#    <details><summary>Answer</summary>The target becomes $1 - \varepsilon + \varepsilon/C$ for the true class and $\varepsilon/C$ for the others: the network stays less confident, with smaller logits. The training loss can no longer fall below the entropy $H(q)$, so compare accuracies, not losses, across settings.</details>

@@ -17,6 +17,7 @@
 # - get gradients with `requires_grad`, `backward()` and `.grad`, and explain why `zero_grad` exists;
 # - read the graph PyTorch builds while your code runs (`grad_fn`);
 # - show that PyTorch's gradients of a small network equal `minifw`'s and `minifw.autograd`'s;
+# - explain why `cross_entropy` takes logits: it is `nll_loss` of `log_softmax`, fused for stability;
 # - explain what `torch.compile` and `torch.export` change (eager versus graph execution).
 
 # %% [markdown] track="tensorflow"
@@ -38,6 +39,7 @@
 # - keep trainable state in a `tf.Variable` and change it with `assign` / `assign_add`;
 # - get gradients with `tf.GradientTape`, also for constants (`tape.watch`);
 # - show that TensorFlow's gradients of a small network equal `minifw`'s hand-written ones;
+# - explain why a loss should get logits (`from_logits=True`): it is the negative log-softmax, stable;
 # - explain what `@tf.function` changes (eager versus graph execution), and measure it.
 
 # %% track="pytorch"
@@ -675,8 +677,8 @@ plt.show()
 #
 # $$z = \mathrm{relu}(xW_1 + b_1)\,W_2 + b_2, \qquad L = -\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i},$$
 #
-# all three with the same weights. In `float64` they agree to about 15 digits, the precision of
-# `float64` itself. (PyTorch's own
+# all three with the same weights. In `float64` they agree to at least 12 significant digits (the
+# asserts check a relative tolerance of $10^{-12}$). (PyTorch's own
 # `nn.Linear` stores $W^\top$, shape `(out, in)`, and computes $xW^\top + b$; here we use plain
 # tensors to keep minifw's layout.)
 
@@ -726,8 +728,9 @@ np.testing.assert_allclose(float(loss_torch), loss_minifw, rtol=1e-12)
 for name, grad in grads_minifw.items():
     difference = max(np.max(np.abs(grad - ag[name].grad)), np.max(np.abs(grad - params[name].grad.numpy())))
     print(f"{name:>4}: shape {grad.shape}, largest difference {difference:.1e}")
-    np.testing.assert_allclose(ag[name].grad, grad, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(params[name].grad.numpy(), grad, rtol=1e-12, atol=1e-14)
+    message = f"{name}: expected the three gradients to agree (after a Try-it change, change all three passes alike)"
+    np.testing.assert_allclose(ag[name].grad, grad, rtol=1e-12, atol=1e-14, err_msg=message)
+    np.testing.assert_allclose(params[name].grad.numpy(), grad, rtol=1e-12, atol=1e-14, err_msg=message)
 
 # %% track="tensorflow"
 from minifw.autograd import cross_entropy
@@ -763,8 +766,68 @@ np.testing.assert_allclose(float(loss_tf), loss_minifw, rtol=1e-12)
 for name, grad in grads_minifw.items():
     difference = max(np.max(np.abs(grad - ag[name].grad)), np.max(np.abs(grad - grads_tf[name].numpy())))
     print(f"{name:>4}: shape {grad.shape}, largest difference {difference:.1e}")
-    np.testing.assert_allclose(ag[name].grad, grad, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(grads_tf[name].numpy(), grad, rtol=1e-10, atol=1e-12)
+    message = f"{name}: expected the three gradients to agree (after a Try-it change, change all three passes alike)"
+    np.testing.assert_allclose(ag[name].grad, grad, rtol=1e-10, atol=1e-12, err_msg=message)
+    np.testing.assert_allclose(grads_tf[name].numpy(), grad, rtol=1e-10, atol=1e-12, err_msg=message)
+
+# %% [markdown] track="pytorch"
+# ### Cross-entropy is the negative log-likelihood of the log-softmax
+#
+# `F.cross_entropy(logits, y)` (the module `nn.CrossEntropyLoss`) takes raw logits. It equals
+# `F.nll_loss(F.log_softmax(logits, dim=1), y)` (`nn.NLLLoss` after `nn.LogSoftmax`): the log-softmax
+# turns logits into log-probabilities, and the NLL loss picks $-\log p_{n, y_n}$ of the true class and
+# averages. Frameworks fuse the two because computing them together is **stable**: the log-softmax
+# $z_k - \log\sum_j e^{z_j}$ never forms a probability that underflows to 0, while `log(softmax(z))`
+# does for large logits and returns $-\log 0 = \infty$. (The fused gradient is also simply
+# $\mathrm{softmax}(z) - \mathrm{onehot}(y)$, the formula of part 1.) So the network's last layer
+# stays linear, and the loss gets the logits.
+
+# %% track="pytorch"
+import torch.nn.functional as F
+
+logits_ce = torch.tensor(np.random.default_rng(1).normal(size=(5, 4)) * 3, requires_grad=True)
+targets_ce = torch.tensor([0, 3, 1, 1, 2])
+ce = F.cross_entropy(logits_ce, targets_ce)
+nll = F.nll_loss(F.log_softmax(logits_ce, dim=1), targets_ce)
+by_hand = -torch.log(torch.softmax(logits_ce, dim=1)[torch.arange(5), targets_ce]).mean()
+print(f"cross_entropy {ce.item():.6f}  nll_loss(log_softmax) {nll.item():.6f}  -log(softmax) {by_hand.item():.6f}")
+assert torch.allclose(ce, nll) and torch.allclose(ce, by_hand)
+assert torch.allclose(torch.nn.CrossEntropyLoss()(logits_ce, targets_ce),
+                      torch.nn.NLLLoss()(torch.nn.LogSoftmax(dim=1)(logits_ce), targets_ce))
+ce.backward()
+assert torch.allclose(logits_ce.grad, (torch.softmax(logits_ce, 1) - F.one_hot(targets_ce, 4)) / 5)
+
+big = torch.tensor([[1000.0, 0.0]])  # a confident, wrong prediction for class 1
+unfused, fused = -torch.log(torch.softmax(big, dim=1))[0, 1], F.cross_entropy(big, torch.tensor([1]))
+print(f"-log(softmax) = {unfused.item()}, cross_entropy = {fused.item()}")
+assert torch.isinf(unfused) and fused.item() == 1000.0
+
+# %% [markdown] track="tensorflow"
+# ### Cross-entropy from logits is the negative log-likelihood of the log-softmax
+#
+# `keras.losses.SparseCategoricalCrossentropy(from_logits=True)` (PyTorch's `CrossEntropyLoss`)
+# takes raw logits and integer labels. It equals the mean of $-\log p_{n, y_n}$ with the
+# log-probabilities from `tf.nn.log_softmax`, gathered at the true class. Frameworks fuse the two
+# because computing them together is **stable**: the log-softmax $z_k - \log\sum_j e^{z_j}$ never forms
+# a probability that underflows to 0. Given probabilities instead (`from_logits=False`, after a
+# softmax layer), Keras must clip them to $[10^{-7}, 1 - 10^{-7}]$ to avoid $\log 0$, and a confident
+# mistake then costs at most $-\log 10^{-7} \approx 16$ instead of its true loss. So the network's last
+# layer stays linear, and the loss gets the logits.
+
+# %% track="tensorflow"
+logits_ce = tf.constant(np.random.default_rng(1).normal(size=(5, 4)) * 3)
+targets_ce = np.array([0, 3, 1, 1, 2])
+sparse_ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(targets_ce, logits_ce)
+gathered = -tf.reduce_mean(tf.gather(tf.nn.log_softmax(logits_ce), targets_ce, batch_dims=1))
+print(f"SparseCategoricalCrossentropy {float(sparse_ce):.6f}  -log_softmax gathered {float(gathered):.6f}")
+assert np.isclose(float(sparse_ce), float(gathered), rtol=1e-6)   # Keras computes in float32
+
+big = tf.constant([[1000.0, 0.0]])  # a confident, wrong prediction for class 1
+from_probs = keras.losses.SparseCategoricalCrossentropy()(np.array([1]), tf.nn.softmax(big))
+from_logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(np.array([1]), big)
+print(f"from probabilities: {float(from_probs):.2f}, from logits: {float(from_logits):.1f}")
+assert np.isinf(float(-tf.math.log(tf.nn.softmax(big))[0, 1]))
+assert abs(float(from_probs) - (-np.log(1e-7))) < 0.01 and float(from_logits) == 1000.0
 
 # %% [markdown] track="pytorch"
 # ## 8. Eager versus graph execution
@@ -776,8 +839,8 @@ for name, grad in grads_minifw.items():
 #
 # `torch.compile(fn)` does it in two stages: *TorchDynamo* reads the Python function as it runs and
 # captures the tensor operations as a graph, and a *backend* turns the graph into fast code (the
-# default backend, Inductor, generates C++ or GPU kernels). Generating code takes a while on the
-# first call (tens of seconds on a small CPU), so below we pass a small backend of our own that
+# default backend, Inductor, generates C++ or GPU kernels). Generating code makes the first call
+# slow (Try it 4 measures it), so below we pass a small backend of our own that
 # only **shows** the captured graph and then runs it as it is. Here is a function of 300 small
 # operations:
 
@@ -818,7 +881,7 @@ assert torch.allclose(result, many_small_ops(x), atol=1e-6)       # same result
 assert len(captured) == 1 and len(nodes) == 300                   # tanh, *, + per iteration
 
 
-# %% track="tensorflow"
+# %% track="tensorflow" tags=["timing"]
 def many_small_ops(x):
     for _ in range(100):
         x = tf.tanh(x) * 0.9 + 0.1   # a loop unrolled into the graph when traced
@@ -829,14 +892,22 @@ graph_fn = tf.function(many_small_ops)
 x = tf.random.normal((10, 10))
 assert np.allclose(many_small_ops(x).numpy(), graph_fn(x).numpy(), atol=1e-5)   # same result
 
-def best_time(fn, arg, number=20, repeat=5):
-    """Best of `repeat` runs of `number` calls, in milliseconds per call."""
-    return 1e3 * min(timeit.repeat(lambda: fn(arg).numpy(), number=number, repeat=repeat)) / number
+
+def best_times(functions, arg, number=20, repeat=7):
+    """Best time per call of each function on `arg`, in milliseconds. The timings of all functions
+    are interleaved, so a burst of load on a shared machine slows each of them alike."""
+    best = [np.inf] * len(functions)
+    for _ in range(repeat):
+        for i, fn in enumerate(functions):
+            best[i] = min(best[i], 1e3 * timeit.timeit(lambda: fn(arg).numpy(), number=number) / number)
+    return best
 
 
-eager_ms, graph_ms = best_time(many_small_ops, x), best_time(graph_fn, x)
+eager_ms, graph_ms = best_times([many_small_ops, graph_fn], x)
 print(f"eager {eager_ms:.2f} ms, graph {graph_ms:.2f} ms per call: {eager_ms / graph_ms:.0f}x faster as a graph")
-assert graph_ms < eager_ms / 2   # measured 25-45x on a 2-core CPU; 2x leaves a wide margin
+assert graph_ms < eager_ms / 2, (   # measured 25-45x on a 2-core CPU; 2x leaves a wide margin
+    f"expected the traced graph of 300 small operations to run over 2x faster than eager; got "
+    f"{eager_ms / graph_ms:.1f}x (fewer or bigger operations, as in Try it, shrink the gain)")
 
 # %% [markdown] track="pytorch"
 # **Capturing runs the Python code only once** per input shape and type; later calls reuse the
@@ -846,8 +917,8 @@ assert graph_ms < eager_ms / 2   # measured 25-45x on a 2-core CPU; 2x leaves a 
 
 # %% [markdown] track="tensorflow"
 # The speed-up comes from removing Python overhead, so it is large for many *small* operations
-# and vanishes when one operation does all the work: a $1000 \times 1000$ matrix product takes
-# about the same time either way (not asserted: timings on a shared machine vary).
+# and should shrink when one operation does all the work: compare the two times printed below for
+# one $1000 \times 1000$ matrix product (not asserted: timings this close vary on a shared machine).
 
 # %% track="pytorch"
 captured.clear()
@@ -867,13 +938,14 @@ print("graphs after 3 calls:", len(captured))
 for graph_module in captured:
     print(graph_module.code.strip())
 
-assert len(captured) == 2                # before the `if`, and the branch taken; reused by calls 2 and 3
+assert len(captured) == 2, (             # before the `if`, and the branch taken; reused by calls 2 and 3
+    f"expected 2 graphs for 3 calls with the same input; got {len(captured)} (new dtypes or shapes from Try it add graphs)")
 
 # %% track="tensorflow"
 big = tf.random.normal((1000, 1000))
 square = lambda m: m @ m
-print(f"one big matmul: eager {best_time(square, big, 3, 3):.1f} ms, "
-      f"graph {best_time(tf.function(square), big, 3, 3):.1f} ms")
+eager_big_ms, graph_big_ms = best_times([square, tf.function(square)], big, number=3, repeat=3)
+print(f"one big matmul: eager {eager_big_ms:.1f} ms, graph {graph_big_ms:.1f} ms")
 
 
 # %% [markdown] track="pytorch"
@@ -925,7 +997,8 @@ print("traced for shapes:", traces)
 ops = [op.type for op in affine.get_concrete_function(tf.TensorSpec((4, 3))).graph.get_operations()]
 print("operations in the graph:", ops)
 
-assert len(traces) == 2              # 4 calls, 2 traces
+assert len(traces) == 2, (            # 4 calls, 2 traces
+    f"expected 2 traces for 2 input shapes; got {len(traces)} (new dtypes or shapes from Try it add traces)")
 assert "MatMul" in ops and "AddV2" in ops
 
 # %% [markdown] track="pytorch"
@@ -933,6 +1006,9 @@ assert "MatMul" in ops and "AddV2" in ops
 # speed (the gain is largest on a GPU), and `torch.export` when you ship a model.
 #
 # ## Try it
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
+#
 # 1. Make a `(2, 3)` tensor from `np.arange(6)` and from `np.arange(6.0)`: which dtypes do you
 #    get, and what does `t.reshape(3, -1)` give? Which of the two shares memory with the array
 #    if you use `torch.from_numpy`?
@@ -955,6 +1031,9 @@ assert "MatMul" in ops and "AddV2" in ops
 
 # %% [markdown] track="tensorflow"
 # ## Try it
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
+#
 # 1. Make a `(2, 3)` tensor from `np.arange(6)` and from `np.arange(6.0)`: which dtypes do you
 #    get, and what does `tf.reshape(t, (3, -1))` give?
 # 2. Compute $\frac{d}{dx}\sin(x)$ on a grid with a tape and check it against $\cos(x)$. Then get
@@ -968,3 +1047,41 @@ assert "MatMul" in ops and "AddV2" in ops
 # **Next:** `02-training-by-hand-tensorflow.ipynb` trains models with the tape. The PyTorch twin
 # of this notebook, `01-tensors-autograd-pytorch.ipynb`, has the same sections; the labs in
 # `labs/` practise both.
+
+
+# %% [markdown] track="pytorch"
+# ## Review questions
+#
+# 1. What is the difference between TensorFlow and PyTorch?
+#    <details><summary>Answer</summary>Both store data in tensors that can live on a GPU and compute gradients automatically. PyTorch records a graph as the code runs and `loss.backward()` fills `.grad` of tensors with `requires_grad`; TensorFlow records on a `tf.GradientTape` and `tape.gradient` returns the gradients. PyTorch images are channels first, TensorFlow's channels last; for speed, PyTorch captures graphs with `torch.compile`, TensorFlow with `@tf.function`.</details>
+#
+# 2. Why does every training loop call `optimizer.zero_grad()`?
+#    <details><summary>Answer</summary>`backward()` adds into `.grad` instead of overwriting it (what a tensor used twice needs), so the previous batch's gradients would otherwise be added to the new ones.</details>
+#
+# 3. Why does `F.cross_entropy` take logits, not probabilities?
+#    <details><summary>Answer</summary>It is `nll_loss` after `log_softmax`, fused: the log-softmax never forms a probability that underflows to 0, so a confident mistake costs its true loss (1000 for logits (1000, 0)) where `-log(softmax)` gives infinity.</details>
+#
+# 4. What is a graph break in `torch.compile`, and what causes one?
+#    <details><summary>Answer</summary>A point where capture stops and Python takes over, splitting the function into several graphs; an `if` on a tensor's value causes one, because the graph cannot contain Python's decision.</details>
+#
+# 5. How do you know PyTorch's gradients are right?
+#    <details><summary>Answer</summary>For the same network and weights in `float64` they agree with minifw's hand-written backward passes and with `minifw.autograd` to about 12 digits (asserted in section 7).</details>
+
+
+# %% [markdown] track="tensorflow"
+# ## Review questions
+#
+# 1. What is the difference between TensorFlow and PyTorch?
+#    <details><summary>Answer</summary>Both store data in tensors that can live on a GPU and compute gradients automatically. TensorFlow records operations on a `tf.GradientTape` and `tape.gradient` returns the gradients; PyTorch records a graph as the code runs and `loss.backward()` fills `.grad`. TensorFlow images are channels last, PyTorch's channels first; for speed, TensorFlow traces graphs with `@tf.function`, PyTorch with `torch.compile`.</details>
+#
+# 2. Why does a tape return `None` for the gradient with respect to a `tf.constant`, and how do you fix it?
+#    <details><summary>Answer</summary>A tape watches trainable `tf.Variable`s automatically, not constants; call `tape.watch(x)` inside the `with` block to record operations on a constant.</details>
+#
+# 3. Why pass `from_logits=True` to `SparseCategoricalCrossentropy`?
+#    <details><summary>Answer</summary>The loss then computes the log-softmax of the logits itself, which is stable. From probabilities it must clip them to $[10^{-7}, 1 - 10^{-7}]$, so a confident mistake costs at most about 16 instead of its true loss.</details>
+#
+# 4. When does `@tf.function` trace a function again, and what happens to a Python `print` inside it?
+#    <details><summary>Answer</summary>For every new input signature (shape and dtype). Python side effects such as `print` run only while tracing; `tf.print` runs on every call.</details>
+#
+# 5. When is a traced graph much faster than eager execution, and when not?
+#    <details><summary>Answer</summary>For many small operations, where eager execution pays Python's overhead for each one (over 2x faster here, measured 25-45x); hardly for one large operation such as a $1000 \times 1000$ matrix product, where the computation dominates.</details>

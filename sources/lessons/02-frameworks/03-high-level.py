@@ -7,26 +7,35 @@
 # Lightning** writes it once: you say what *one step* does in a `LightningModule`, and a `Trainer`
 # runs the loops, moves data to the device, logs, calls your callbacks and saves checkpoints.
 # Under the hood it is still the PyTorch of notebooks 01 and 02.
+#
+# We train the example of the course's PyTorch lecture from start to end, on real 28×28 images:
+# a 784 → 512 → 512 → 10 network (669 706 parameters) with RMSprop and a label-smoothed
+# cross-entropy, on the GPU when there is one.
 
 # %% [markdown] track="tensorflow"
 # # 02·03 · Keras: the high-level API
 #
 # In notebook 02 you wrote the training loop: batches, tape, optimizer, validation, best weights.
 # Keras packs all of it into a `keras.Model` with three methods, `compile`, `fit` and `evaluate`,
-# plus **callbacks** that hook into the loop. It is the same digits classifier as before,
-# $64 \to 128 \to \mathrm{ReLU} \to 64 \to \mathrm{ReLU} \to 10$, now in a few lines.
+# plus **callbacks** that hook into the loop. We train the example of the course's Keras
+# lecture from start to end, on real 28×28 images: a
+# $784 \to 512 \to \mathrm{ReLU} \to 512 \to \mathrm{ReLU} \to 10$ network (669 706 parameters)
+# with RMSprop and a label-smoothed cross-entropy, on the GPU when there is one.
 
 # %% [markdown] track="pytorch"
 # ## Objectives
 # After this notebook you can
 #
-# - write the digits classifier as a `LightningModule` (`training_step`, `validation_step`,
+# - load MNIST-sized images (a sample shipped with the course, or the full MNIST and
+#   Fashion-MNIST), look at them, and feed them to a network as 784 pixel values;
+# - write the lecture's classifier as a `LightningModule` (`training_step`, `validation_step`,
 #   `test_step`, `configure_optimizers`) and train it with a `Trainer(accelerator="auto")`;
 # - count the parameters of a dense network by hand and check the count with `ModelSummary`;
 # - log metrics with `self.log`, and read them back in TensorBoard;
-# - write a callback (here: live training curves) and use `EarlyStopping` and `ModelCheckpoint`;
+# - write a callback (here: a line per epoch and live training curves) and use `EarlyStopping`
+#   and `ModelCheckpoint`;
 # - write a layer of your own with `nn.Parameter`, and check its gradients;
-# - test a trained model once, on data it has never seen;
+# - test a trained model once, on data it has never seen, and look at its mistakes;
 # - pick the last layer and the loss for binary, multi-class and multi-label problems;
 # - say what `devices` and `strategy` change when you train on several GPUs.
 
@@ -34,15 +43,22 @@
 # ## Objectives
 # After this notebook you can
 #
+# - load MNIST-sized images (a sample shipped with the course, or the full MNIST and
+#   Fashion-MNIST), look at them, and feed them to a network as 784 pixel values;
 # - build a model with the **Functional API** (`keras.Input` → layers → `keras.Model`) and the
 #   **Sequential API**, and read `model.summary()`, counting the parameters by hand;
 # - train with `compile` / `fit` on training and validation data, and read the logged history;
-# - write a callback, stop early with `EarlyStopping`, and log to **TensorBoard**;
+# - write a callback (a line per epoch, live curves), stop early with `EarlyStopping`, and log
+#   to **TensorBoard**;
 # - write your own layer with `build`, `add_weight` and `call`, and use it in a `Sequential` model;
-# - test a model once, on data it has never seen;
+# - test a model once, on data it has never seen, and look at its mistakes;
 # - choose the last layer and the loss for binary, multi-class and multi-label problems;
 # - know how `tf.distribute.MirroredStrategy` spreads training over several GPUs, and how Keras
 #   maps onto PyTorch Lightning.
+
+# %%
+DATA = "mnist-sample"  # the images: "mnist-sample" (5000 MNIST digits shipped with the course, no network),
+#                        "mnist" or "fashion-mnist" (70 000 images each, downloaded once: needs the network)
 
 # %% track="tensorflow"
 import os
@@ -66,12 +82,6 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| GPUs:", tf.
 
 LOGS = Path("logs") / "keras"          # next to this notebook; git ignores logs/
 shutil.rmtree(LOGS, ignore_errors=True)  # start from empty logs on every run
-
-# %% [markdown] track="tensorflow"
-# The data exactly as in notebook 02: the digits split 60 / 20 / 20 % (stratified), pixels
-# scaled to $[0, 1]$ with the training set's minimum and maximum. Keras trains fastest from a
-# `tf.data.Dataset`: shuffled batches of 32 for training, larger batches for evaluation (their
-# size does not change the result, only the speed).
 
 # %% track="pytorch"
 import logging
@@ -106,67 +116,142 @@ warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*treespec.*")   # an internal deprecation inside Lightning
 # and its tip advertising a cloud logger:
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(lambda record: "litlogger" not in record.getMessage())
-torch.set_num_threads(1)  # these networks are tiny: one CPU thread is enough, and never waits for another
+torch.set_num_threads(1)  # tests run two notebooks at once on two cores; at home, delete this line
 L.seed_everything(0)      # Python, numpy and torch seeds at once
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 LOGS = Path("logs")       # next to this notebook; git ignores it
 RUN = time.strftime("%Y-%m-%d_%H-%M-%S")   # every run of this notebook logs into a folder of its own
 print("Lightning", L.__version__, "| torch", torch.__version__, "| device:", device)
 
-# %% track="tensorflow"
-X, y = mf.datasets.load_digits()
-X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
-pixels = mf.MinMaxScaler().fit(X_train)
-X_train, X_val, X_test = pixels.transform(X_train), pixels.transform(X_val), pixels.transform(X_test)
-
-train_ds = (tf.data.Dataset.from_tensor_slices((X_train, y_train))
-            .shuffle(len(X_train), seed=0).batch(32).prefetch(tf.data.AUTOTUNE))
-val_ds = tf.data.Dataset.from_tensor_slices((X_val, y_val)).batch(512)
-test_ds = tf.data.Dataset.from_tensor_slices((X_test, y_test)).batch(512)
-assert (len(X_train), len(X_val), len(X_test)) == (1079, 359, 359)
-
-# %% [markdown] track="pytorch"
-# ## 1. The digits classifier as a model
+# %% [markdown]
+# ## 1. The images
 #
-# The same data as in notebook 02: the digits split 60 / 20 / 20 % (stratified) into training,
-# validation and test sets, pixels scaled to $[0, 1]$ with a `MinMaxScaler` fitted on the training
-# set. The training loader shuffles (with a seeded generator); validation and test need no order.
+# **MNIST** holds 70 000 handwritten digits of 28 × 28 gray pixels (LeCun, Cortes and Burges);
+# **Fashion-MNIST** (Zalando) has the same format, with ten kinds of clothing instead of digits.
+# The course ships 5000 MNIST digits, 500 of each, with minifw (`mf.datasets.load_mnist_sample()`),
+# so that this notebook runs anywhere, offline, in seconds: that is the default,
+# `DATA = "mnist-sample"` in the first code cell. Set it to `"mnist"` or `"fashion-mnist"` to train
+# on a full set instead: minifw downloads it once into `~/.cache/minifw` (11 MB or 30 MB; this
+# needs the network) and every run then takes minutes on a CPU rather than seconds.
+#
+# - Sample: 60 / 20 / 20 % stratified into 3000 training, 1000 validation and 1000 test images.
+# - Full sets: the official 10 000 test images are the test set, and 10 000 of the 60 000
+#   training images are held out for validation.
+#
+# A dense network sees an image as one long vector: the 28 rows of 28 pixels one after the other,
+# $28 \cdot 28 = 784$ numbers, already divided by 255 into $[0, 1]$, so no scaler is needed. Every
+# threshold below that depends on the data says which data it holds for.
+
+# %%
+CLASSES = mf.datasets.FASHION_MNIST_CLASSES if DATA == "fashion-mnist" else tuple("0123456789")
+# the test accuracy the model of section 5 must reach (full MNIST is easier with 50 000 training
+# images, clothes are harder than digits)
+MIN_TEST_ACCURACY = {"mnist-sample": 0.92, "mnist": 0.97, "fashion-mnist": 0.85}[DATA]
+
+
+def load_images(data):
+    """X_train, X_val, X_test: (n, 784) float32 in [0, 1]; y_train, y_val, y_test: (n,) int64 in 0..9."""
+    if data == "mnist-sample":
+        X, y = mf.datasets.load_mnist_sample()
+        return mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
+    load = {"mnist": mf.datasets.load_mnist, "fashion-mnist": mf.datasets.load_fashion_mnist}[data]
+    (X, y), (X_test, y_test) = load("train"), load("test")        # (n, 28, 28) images
+    X_train, X_val, y_train, y_val = mf.train_test_split(X.reshape(len(X), 784), y, test_size=10_000, seed=0)
+    return X_train, X_val, X_test.reshape(len(X_test), 784), y_train, y_val, y_test
+
+
+X_train, X_val, X_test, y_train, y_val, y_test = load_images(DATA)
+print(f"{DATA}: training {X_train.shape}, validation {X_val.shape}, test {X_test.shape}, "
+      f"pixels from {X_train.min()} to {X_train.max()}")
+assert X_train.shape[1] == 784 and X_train.dtype == np.float32 and 0 <= X_train.min() and X_train.max() <= 1
+if DATA == "mnist-sample":
+    assert (len(X_train), len(X_val), len(X_test)) == (3000, 1000, 1000)
+    assert np.array_equal(np.bincount(y_train), [300] * 10), "expected a stratified split: 300 of each digit"
+
+fig, axes = plt.subplots(3, 10, figsize=(12, 4))
+for ax, image, label in zip(axes.flat, X_train, y_train):
+    ax.imshow(image.reshape(28, 28), cmap="gray_r")      # back from 784 numbers to 28 rows of 28
+    ax.set_title(CLASSES[label], fontsize=9)
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# At home, with the network, the frameworks' own downloaders give the same images (this notebook
+# does not run them, so that it stays offline):
+#
+# ```python
+# # Keras: numpy arrays of uint8, (60000, 28, 28) and (10000, 28, 28), cached in ~/.keras/datasets
+# (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()   # or .fashion_mnist
+# x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
+# ```
+#
+# ```python
+# # torchvision (pip install torchvision): a Dataset of (image tensor (1, 28, 28) in [0, 1], label)
+# from torchvision import datasets, transforms
+# train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())  # or FashionMNIST
+# loader = torch.utils.data.DataLoader(train, batch_size=64, shuffle=True)
+# for x, y in loader:                          # x: (64, 1, 28, 28)
+#     x = x.flatten(start_dim=1)               # (64, 784), what a dense network takes
+# ```
 
 # %% [markdown] track="tensorflow"
-# ## 1. The digits classifier as a model
-#
-# **Functional API.** Start from a symbolic input of shape `(64,)` (the batch axis is implicit)
-# and call each layer on the previous result; `keras.Model(inputs, outputs)` ties the graph
-# together. `Dense(n)` computes $xW + b$ with $W$ of shape `(inputs, n)`, like `minifw.Linear`;
-# `activation="relu"` applies the ReLU after it. The last layer has no activation: it outputs
-# the 10 **logits**, and the loss will apply the softmax (section 3).
+# Keras trains fastest from a `tf.data.Dataset`: shuffled batches of 64 for training, larger
+# batches for evaluation (their size does not change the result, only the speed). The labels
+# become one-hot rows (`to_categorical`), because the loss of section 4 smooths them, and Keras's
+# label smoothing works on one-hot targets only.
+
+# %% track="tensorflow"
+Y_train, Y_val, Y_test = (keras.utils.to_categorical(labels, 10) for labels in (y_train, y_val, y_test))
+train_ds = (tf.data.Dataset.from_tensor_slices((X_train, Y_train))
+            .shuffle(len(X_train), seed=0).batch(64).prefetch(tf.data.AUTOTUNE))
+val_ds = tf.data.Dataset.from_tensor_slices((X_val, Y_val)).batch(1000)
+test_ds = tf.data.Dataset.from_tensor_slices((X_test, Y_test)).batch(1000)
+print("batches per epoch:", len(train_ds), "| one-hot label of a", y_train[0], ":", Y_train[0])
+assert Y_train.shape == (len(X_train), 10) and np.array_equal(Y_train.argmax(axis=1), y_train)
+
+# %% [markdown] track="pytorch"
+# `DataLoader`s as in notebook 02: the training loader shuffles (with a seeded generator) into
+# batches of 64; validation and test need no order.
 
 # %% track="pytorch"
-X, y = mf.datasets.load_digits()
-X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
-pixels = mf.MinMaxScaler().fit(X_train)
-X_train, X_val, X_test = pixels.transform(X_train), pixels.transform(X_val), pixels.transform(X_test)
-
-
-def loader(X, y, shuffle=False, batch_size=32):
+def loader(X, y, shuffle=False, batch_size=64):
     data = TensorDataset(torch.tensor(X), torch.tensor(y))
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle,
                       generator=torch.Generator().manual_seed(0) if shuffle else None)
 
 
 train_loader = loader(X_train, y_train, shuffle=True)
-val_loader, test_loader = loader(X_val, y_val, batch_size=512), loader(X_test, y_test, batch_size=512)
+val_loader, test_loader = loader(X_val, y_val, batch_size=1000), loader(X_test, y_test, batch_size=1000)
 print("batches per epoch:", len(train_loader), "| validation", len(X_val), "| test", len(X_test))
-assert (len(X_train), len(X_val), len(X_test)) == (1079, 359, 359) and len(train_loader) == 34
+assert len(train_loader) == -(-len(X_train) // 64)   # the last batch keeps the rest
 
+
+# %% [markdown] track="pytorch"
+# ## 2. The classifier as a model
+#
+# The network of the lecture: $784 \to 512 \to \mathrm{ReLU} \to 512 \to \mathrm{ReLU} \to 10$
+# logits, trained with RMSprop ($\eta = 0.001$) on the cross-entropy with label smoothing 0.01
+# (notebook 02: the target gives 0.991 to the right class and 0.001 to each other one).
+
+# %% [markdown] track="tensorflow"
+# ## 2. The classifier as a model
+#
+# The network of the lecture: $784 \to 512 \to \mathrm{ReLU} \to 512 \to \mathrm{ReLU} \to 10$,
+# trained with RMSprop ($\eta = 0.001$) on the cross-entropy with label smoothing 0.01.
+#
+# **Functional API.** Start from a symbolic input of shape `(784,)` (the batch axis is implicit)
+# and call each layer on the previous result; `keras.Model(inputs, outputs)` ties the graph
+# together. `Dense(n)` computes $xW + b$ with $W$ of shape `(inputs, n)`, like `minifw.Linear`;
+# `activation="relu"` applies the ReLU after it. The last layer has no activation: it outputs
+# the 10 **logits**, and the loss will apply the softmax (section 4).
 
 # %% track="tensorflow"
 def functional_model():
-    inputs = keras.Input(shape=(64,), name="pixels")
-    h = keras.layers.Dense(128, activation="relu", name="hidden_1")(inputs)
-    h = keras.layers.Dense(64, activation="relu", name="hidden_2")(h)
+    inputs = keras.Input(shape=(784,), name="pixels")
+    h = keras.layers.Dense(512, activation="relu", name="hidden_1")(inputs)
+    h = keras.layers.Dense(512, activation="relu", name="hidden_2")(h)
     logits = keras.layers.Dense(10, name="logits")(h)
-    return keras.Model(inputs=inputs, outputs=logits, name="digits_functional")
+    return keras.Model(inputs=inputs, outputs=logits, name="mlp_functional")
 
 
 # %% [markdown] track="pytorch"
@@ -191,18 +276,18 @@ def functional_model():
 # **Sequential API.** When the layers form a simple chain, list them:
 
 # %% track="pytorch"
-class DigitsClassifier(L.LightningModule):
-    """64 -> 128 -> ReLU -> 64 -> ReLU -> 10 logits, Adam, softmax cross-entropy."""
+class ImageClassifier(L.LightningModule):
+    """784 -> 512 -> ReLU -> 512 -> ReLU -> 10 logits, RMSprop, label-smoothed cross-entropy."""
 
-    def __init__(self, hidden=(128, 64), lr=1e-3, linear=nn.Linear):
+    def __init__(self, hidden=(512, 512), lr=1e-3, label_smoothing=0.01, linear=nn.Linear):
         super().__init__()
         self.save_hyperparameters(ignore=["linear"])   # stored in checkpoints and in the logs
         self.net = nn.Sequential(
-            linear(64, hidden[0]), nn.ReLU(),
+            linear(784, hidden[0]), nn.ReLU(),
             linear(hidden[0], hidden[1]), nn.ReLU(),
             linear(hidden[1], 10),
         )
-        self.loss_fn = nn.CrossEntropyLoss()
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.train_accuracy = MulticlassAccuracy(num_classes=10, average="micro")
         self.val_accuracy = MulticlassAccuracy(num_classes=10, average="micro")
         self.test_accuracy = MulticlassAccuracy(num_classes=10, average="micro")
@@ -238,23 +323,23 @@ class DigitsClassifier(L.LightningModule):
         return self(x).argmax(dim=1)
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        return torch.optim.RMSprop(self.parameters(), lr=self.hparams.lr)
 
 
-model = DigitsClassifier()
+model = ImageClassifier()
 x_batch, y_batch = next(iter(train_loader))
 print("a batch:", tuple(x_batch.shape), "-> logits", tuple(model(x_batch).shape))
-assert model(x_batch).shape == (32, 10) and model.hparams.lr == 1e-3
+assert model(x_batch).shape == (64, 10) and model.hparams.lr == 1e-3
 
 
 # %% track="tensorflow"
 def sequential_model():
     return keras.Sequential([
-        keras.Input(shape=(64,)),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(64, activation="relu"),
+        keras.Input(shape=(784,)),
+        keras.layers.Dense(512, activation="relu"),
+        keras.layers.Dense(512, activation="relu"),
         keras.layers.Dense(10),
-    ], name="digits_sequential")
+    ], name="mlp_sequential")
 
 
 functional, sequential = functional_model(), sequential_model()
@@ -270,57 +355,59 @@ assert np.allclose(out_f.numpy(), out_s.numpy())   # the two APIs build the same
 # branches. `Sequential` is a shortcut for the common chain.
 
 # %% [markdown] track="pytorch"
-# ## 2. Counting parameters by hand
+# ## 3. Counting parameters by hand
 #
 # A dense layer from $n_\text{in}$ to $n_\text{out}$ units has a weight matrix of
 # $n_\text{in} \times n_\text{out}$ numbers and one bias per output unit:
 # $n_\text{in} n_\text{out} + n_\text{out} = (n_\text{in} + 1)\, n_\text{out}$ parameters. ReLU has none. So
 #
-# $$\underbrace{64 \cdot 128 + 128}_{8\,320} + \underbrace{128 \cdot 64 + 64}_{8\,256}
-#   + \underbrace{64 \cdot 10 + 10}_{650} = 17\,226.$$
+# $$\underbrace{784 \cdot 512 + 512}_{401\,920} + \underbrace{512 \cdot 512 + 512}_{262\,656}
+#   + \underbrace{512 \cdot 10 + 10}_{5\,130} = 669\,706.$$
 #
-# `ModelSummary` lists every sub-module with its parameter count (`max_depth=2` looks inside
+# Six in ten of them sit in the first layer: every one of the 784 pixels has a weight to every
+# one of the 512 units. `ModelSummary` lists every sub-module with its parameter count (`max_depth=2` looks inside
 # `net`); the `Trainer` prints the same table when training starts, unless told not to.
 
 # %% [markdown] track="tensorflow"
-# ## 2. Counting parameters by hand
+# ## 3. Counting parameters by hand
 #
 # A dense layer from $n_\text{in}$ to $n_\text{out}$ units has an $n_\text{in} \times n_\text{out}$
 # weight matrix and $n_\text{out}$ biases:
 #
 # | layer | weights | biases | parameters |
 # |---|---|---|---|
-# | 64 → 128 | $64 \cdot 128 = 8192$ | 128 | 8,320 |
-# | 128 → 64 | $128 \cdot 64 = 8192$ | 64 | 8,256 |
-# | 64 → 10 | $64 \cdot 10 = 640$ | 10 | 650 |
-# | **total** | | | **17,226** |
+# | 784 → 512 | $784 \cdot 512 = 401\,408$ | 512 | 401,920 |
+# | 512 → 512 | $512 \cdot 512 = 262\,144$ | 512 | 262,656 |
+# | 512 → 10 | $512 \cdot 10 = 5\,120$ | 10 | 5,130 |
+# | **total** | | | **669,706** |
 #
-# ReLU has no parameters. `model.summary()` lists the same numbers:
+# ReLU has no parameters; six in ten parameters sit in the first layer, one weight from every
+# pixel to every unit. `model.summary()` lists the same numbers:
 
 # %% track="pytorch"
-by_hand = (64 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10)
+by_hand = (784 * 512 + 512) + (512 * 512 + 512) + (512 * 10 + 10)
 summary = ModelSummary(model, max_depth=2)
 print(summary)
 print("total parameters:", summary.total_parameters, "| by hand:", by_hand)
 
-assert by_hand == 17226
-assert summary.total_parameters == summary.trainable_parameters == 17226
-assert sum(p.numel() for p in model.parameters()) == 17226
-assert [sum(p.numel() for p in layer.parameters()) for layer in model.net] == [8320, 0, 8256, 0, 650]
+assert by_hand == 669_706
+assert summary.total_parameters == summary.trainable_parameters == 669_706, "ModelSummary should agree"
+assert sum(p.numel() for p in model.parameters()) == 669_706
+assert [sum(p.numel() for p in layer.parameters()) for layer in model.net] == [401_920, 0, 262_656, 0, 5_130]
 
 # %% track="tensorflow"
 functional.summary()
 
 summary_lines = []
 functional.summary(print_fn=lambda line, *args, **kwargs: summary_lines.append(line))
-by_hand = [64 * 128 + 128, 128 * 64 + 64, 64 * 10 + 10]
-assert [layer.count_params() for layer in functional.layers[1:]] == by_hand == [8320, 8256, 650]
-assert functional.count_params() == sequential.count_params() == sum(by_hand) == 17226
-assert "Total params: 17,226" in "".join(summary_lines)
+by_hand = [784 * 512 + 512, 512 * 512 + 512, 512 * 10 + 10]
+assert [layer.count_params() for layer in functional.layers[1:]] == by_hand == [401_920, 262_656, 5_130]
+assert functional.count_params() == sequential.count_params() == sum(by_hand) == 669_706
+assert "Total params: 669,706" in "".join(summary_lines), "model.summary() should print the same total"
 
 
 # %% [markdown] track="pytorch"
-# ## 3. Training with validation and logging
+# ## 4. Training with validation and logging
 #
 # The `Trainer` holds everything about *how* to train, apart from the model:
 #
@@ -330,81 +417,102 @@ assert "Total params: 17,226" in "".join(summary_lines)
 # - `max_epochs` bounds the training; `deterministic="warn"` asks for reproducible algorithms
 #   (with a warning where PyTorch has none);
 # - `logger` receives everything passed to `self.log`: here a `TensorBoardLogger` writing to
-#   `logs/digits/<date_time>/<version>` next to this notebook (section 5);
+#   `logs/images/<date_time>/<version>` next to this notebook (section 6);
+# - `callbacks`: objects whose methods the `Trainer` calls at fixed moments (section 5). The one
+#   below prints a line at the end of every training epoch, from `on_train_epoch_end`; by then
+#   Lightning has also run the validation pass, so `trainer.callback_metrics` holds the epoch's
+#   `loss`, `accuracy`, `val_loss` and `val_accuracy`;
 # - `enable_checkpointing=False`: no checkpoint files for this first, short run.
 #
 # `trainer.fit(model, train_loader, val_loader)` first runs two validation batches as a *sanity
 # check* (so a bug in `validation_step` shows up at once, not after an epoch of training), then
-# alternates a training epoch and a validation pass. We train for 5 epochs only, and look at what
+# alternates a training epoch and a validation pass. We train for 3 epochs only, and look at what
 # was logged.
 
 # %% [markdown] track="tensorflow"
-# ## 3. Training with validation and logging
+# ## 4. Training with validation and logging
 #
 # `compile` chooses the optimizer, the loss and the metrics; `fit` runs the loop of notebook 02.
-# The loss `SparseCategoricalCrossentropy(from_logits=True)` is
-# $L = -\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i}$ on logits $z$ and class indices $y$
-# ("sparse"), with the softmax computed inside the loss, stably.
+# The loss `CategoricalCrossentropy(from_logits=True, label_smoothing=0.01)` is
+# $L = -\frac1N \sum_i \sum_c q_{ic} \log \mathrm{softmax}(z_i)_c$ on logits $z$ and one-hot rows
+# smoothed into $q = 0.99\,\mathrm{onehot}(y) + 0.01/10$, with the softmax computed inside the
+# loss, stably. (`SparseCategoricalCrossentropy` takes class indices instead, but has no label
+# smoothing.) Keras's `RMSprop` defaults differ from PyTorch's: $\rho = 0.9$ where PyTorch has
+# $\alpha = 0.99$, and $\epsilon = 10^{-7}$ inside the square root (notebook 02, section 4).
 #
 # With `validation_data`, `fit` evaluates the validation set after every epoch; everything it
-# measures is **logged** in the returned `History` (`history.history["val_loss"]`, ...). The
-# `CSVLogger` callback also writes it to a file, one row per epoch. `verbose=2` would print one
-# line per epoch, `verbose=0` prints nothing. (`shuffle=False`: the dataset already shuffles, in a
-# new order each epoch.)
+# measures is **logged** in the returned `History` (`history.history["val_loss"]`, ...). Two
+# **callbacks** (objects whose methods `fit` calls at fixed points, section 5) see the same
+# numbers: `CSVLogger` writes them to a file, one row per epoch, and our `PrintEpoch` prints a
+# line from `on_epoch_end`. (`verbose=2` would print a similar line, `verbose=0` prints nothing;
+# `shuffle=False`: the dataset already shuffles, in a new order each epoch.) We train for 3 epochs.
 
 # %% track="pytorch"
+class PrintEpoch(Callback):
+    """Print the epoch's logged metrics, one line per epoch."""
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        m = trainer.callback_metrics
+        print(f"epoch {trainer.current_epoch + 1}: loss {m['loss']:.4f}, accuracy {m['accuracy']:.3f}, "
+              f"val_loss {m['val_loss']:.4f}, val_accuracy {m['val_accuracy']:.3f}")
+
+
 def make_trainer(version, max_epochs, callbacks=(), **options):
     return L.Trainer(
         accelerator="auto", devices=1, max_epochs=max_epochs, deterministic="warn",
-        logger=TensorBoardLogger(save_dir=LOGS / "digits", name=RUN, version=version, default_hp_metric=False),
+        logger=TensorBoardLogger(save_dir=LOGS / "images", name=RUN, version=version, default_hp_metric=False),
         callbacks=list(callbacks), log_every_n_steps=10, enable_progress_bar=False,
         enable_model_summary=False, **options,
     )
 
 
-short_trainer = make_trainer("short", max_epochs=5, enable_checkpointing=False)
-short_model = DigitsClassifier()
+short_trainer = make_trainer("short", max_epochs=3, callbacks=[PrintEpoch()], enable_checkpointing=False)
+short_model = ImageClassifier()
 short_trainer.fit(short_model, train_loader, val_loader)
 
 logged = {name: round(float(value), 4) for name, value in short_trainer.logged_metrics.items()}
 print("after", short_trainer.current_epoch, "epochs:", logged)
 print("trained on:", short_trainer.strategy.root_device, "| log folder:", short_trainer.logger.log_dir)
 
-assert short_trainer.current_epoch == 5
+assert short_trainer.current_epoch == 3
 assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(logged)
-assert logged["val_accuracy"] > 0.85                  # 5 epochs already do most of the work
-assert short_trainer.strategy.root_device.type == device   # accelerator="auto" found our device
+assert logged["val_accuracy"] > MIN_TEST_ACCURACY - 0.03, \
+    f"{DATA}: expected 3 epochs to reach a validation accuracy near {MIN_TEST_ACCURACY} already"
+assert short_trainer.strategy.root_device.type == device   # accelerator="auto" found our device (GPU if any)
 
 # %% track="tensorflow"
-functional.compile(
-    optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    metrics=["accuracy"],
-)
+def smoothed_cross_entropy():
+    return keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.01)
+
+
+class PrintEpoch(keras.callbacks.Callback):
+    """Print the epoch's logged metrics, one line per epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        print(f"epoch {epoch + 1}: loss {logs['loss']:.4f}, accuracy {logs['accuracy']:.3f}, "
+              f"val_loss {logs['val_loss']:.4f}, val_accuracy {logs['val_accuracy']:.3f}")
+
+
+functional.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), loss=smoothed_cross_entropy(),
+                   metrics=["accuracy"])
 csv_log = LOGS / "functional.csv"
 csv_log.parent.mkdir(parents=True, exist_ok=True)
-history = functional.fit(train_ds, validation_data=val_ds, epochs=30, shuffle=False, verbose=0,
-                         callbacks=[keras.callbacks.CSVLogger(str(csv_log))])
+history = functional.fit(train_ds, validation_data=val_ds, epochs=3, shuffle=False, verbose=0,
+                         callbacks=[PrintEpoch(), keras.callbacks.CSVLogger(str(csv_log))])
 
 h = history.history
-print("logged:", sorted(h))
-for epoch in range(4, 30, 5):
-    print(f"epoch {epoch + 1:2d}: loss {h['loss'][epoch]:.4f}, accuracy {h['accuracy'][epoch]:.3f}, "
-          f"val_loss {h['val_loss'][epoch]:.4f}, val_accuracy {h['val_accuracy'][epoch]:.3f}")
-
+print("logged:", sorted(h), "| trained on:", "GPU" if tf.config.list_physical_devices("GPU") else "CPU")
 with open(csv_log) as f:
     rows = list(csv.DictReader(f))
-assert sorted(h) == ["accuracy", "loss", "val_accuracy", "val_loss"] and len(h["loss"]) == len(rows) == 30
+assert sorted(h) == ["accuracy", "loss", "val_accuracy", "val_loss"] and len(h["loss"]) == len(rows) == 3
 assert np.allclose([float(r["val_loss"]) for r in rows], h["val_loss"])   # the file holds the same numbers
-assert h["loss"][-1] < h["loss"][0] / 10 and max(h["val_accuracy"]) > 0.95
-
-first_10, last_10 = h["val_loss"][0] - h["val_loss"][9], h["val_loss"][19] - min(h["val_loss"][20:])
-print(f"val_loss gained {first_10:.3f} in epochs 1-10, {max(last_10, 0):.3f} in epochs 21-30")
-assert last_10 < first_10 / 10
+assert h["loss"][-1] < h["loss"][0]
+assert h["val_accuracy"][-1] > MIN_TEST_ACCURACY - 0.03, \
+    f"{DATA}: expected 3 epochs to reach a validation accuracy near {MIN_TEST_ACCURACY} already"
 
 
 # %% [markdown] track="pytorch"
-# ## 4. Callbacks: live curves and early stopping
+# ## 5. Callbacks: live curves and early stopping
 #
 # A **callback** is an object whose methods the `Trainer` calls at fixed moments:
 # `on_train_epoch_end`, `on_validation_epoch_end`, `on_fit_end` and many more. It keeps the
@@ -413,7 +521,7 @@ assert last_10 < first_10 / 10
 # epochs (every redraw of a figure costs time, so not after each one).
 
 # %% [markdown] track="tensorflow"
-# ## 4. Callbacks: live curves and early stopping
+# ## 5. Callbacks: live curves and early stopping
 #
 # A **callback** is an object whose methods `fit` calls at fixed points: `on_train_begin`,
 # `on_epoch_end(epoch, logs)`, `on_batch_end`, `on_train_end`, ... `logs` holds the epoch's
@@ -492,34 +600,36 @@ class LiveCurves(keras.callbacks.Callback):
 # - `ModelCheckpoint(monitor="val_loss")` saves the weights of the best epoch so far (under the
 #   log folder), so that we can test **that** model, not the last one.
 #
-# We train a fresh model for at most 30 epochs with all three.
+# We train a fresh model for at most 12 epochs with all three (and patience 2: on 3000 images the
+# validation loss stops improving after a few epochs).
 
 # %% [markdown] track="tensorflow"
-# **Early stopping**: in section 3 the last 10 epochs improved the validation loss by less than a
-# tenth of what the first 10 did; they cost time and risk overfitting.
-# `EarlyStopping(monitor="val_loss", min_delta=0.005, patience=3)` stops when the validation loss
-# has not improved by at least 0.005 for 3 epochs in a row, and `restore_best_weights=True`
-# returns to the weights of the best epoch (what notebook 02 did by hand). A `TensorBoard` callback writes the same run to
-# `logs/keras/digits` for section 5. We train a fresh `Sequential` model, for at most 30 epochs:
+# **Early stopping**: how many epochs to train is a choice, and the validation loss makes it. Once
+# it stops improving, more epochs cost time and learn the training set rather than the task.
+# `EarlyStopping(monitor="val_loss", min_delta=0.01, patience=2)` stops when the validation loss
+# has not improved by at least 0.01 for 2 epochs in a row, and `restore_best_weights=True`
+# returns to the weights of the best epoch (what notebook 02 did by hand). A `TensorBoard`
+# callback writes the same run to `logs/keras/images` for section 6. We train a fresh
+# `Sequential` model, for at most 12 epochs:
 
 # %% track="pytorch"
 curves = LiveCurves(every=5)
-early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=3, min_delta=0.005)
+early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=2, min_delta=0.01)
 checkpoint = ModelCheckpoint(monitor="val_loss", mode="min")
 L.seed_everything(0)
-model = DigitsClassifier()
-trainer = make_trainer("full", max_epochs=30, callbacks=[curves, early_stopping, checkpoint])
+model = ImageClassifier()
+trainer = make_trainer("full", max_epochs=12, callbacks=[curves, early_stopping, checkpoint])
 trainer.fit(model, train_loader, val_loader)
 
 # %% track="tensorflow"
 keras.utils.set_random_seed(0)
 model = sequential_model()
-model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0.005, patience=3,
+model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), loss=smoothed_cross_entropy(),
+              metrics=["accuracy"])
+early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0.01, patience=2,
                                                restore_best_weights=True)
-tensorboard = keras.callbacks.TensorBoard(log_dir=str(LOGS / "digits"))
-history = model.fit(train_ds, validation_data=val_ds, epochs=30, shuffle=False, verbose=0,
+tensorboard = keras.callbacks.TensorBoard(log_dir=str(LOGS / "images"))
+history = model.fit(train_ds, validation_data=val_ds, epochs=12, shuffle=False, verbose=0,
                     callbacks=[LiveCurves(every=5), early_stopping, tensorboard])
 
 # %% track="pytorch"
@@ -529,7 +639,8 @@ best_epoch = int(np.argmin(history["val_loss"])) + 1
 print(f"trained {epochs_run} epochs; best validation loss {min(history['val_loss']):.4f} at epoch {best_epoch}")
 print("best checkpoint:", checkpoint.best_model_path)
 
-assert epochs_run <= 30 and history["val_accuracy"][best_epoch - 1] > 0.93
+assert epochs_run <= 12 and history["val_accuracy"][best_epoch - 1] > MIN_TEST_ACCURACY - 0.02, \
+    f"{DATA}: expected the best epoch's validation accuracy near {MIN_TEST_ACCURACY}"
 assert np.isclose(float(checkpoint.best_model_score), min(history["val_loss"]), rtol=1e-5)
 assert LOGS.resolve() in Path(checkpoint.best_model_path).resolve().parents   # checkpoints live under logs/
 if early_stopping.stopped_epoch:   # stopped early: `patience` epochs without an improvement > min_delta
@@ -543,15 +654,17 @@ restored_loss, restored_accuracy = model.evaluate(val_ds, verbose=0)
 print(f"stopped after {len(val_loss)} epochs; best epoch {best_epoch} (val_loss {val_loss[best_epoch - 1]:.4f}); "
       f"restored model: val_loss {restored_loss:.4f}, val_accuracy {restored_accuracy:.3f}")
 
-assert len(val_loss) < 30 and len(val_loss) == best_epoch + 3   # stopped 3 epochs after the best one
+if len(val_loss) < 12:                                           # stopped early:
+    assert len(val_loss) == best_epoch + 2                       # 2 epochs after the best one
 assert abs(restored_loss - val_loss[best_epoch - 1]) < 1e-4      # the best weights are back
-assert restored_accuracy > 0.95
+assert restored_accuracy > MIN_TEST_ACCURACY - 0.02, \
+    f"{DATA}: expected the best epoch's validation accuracy near {MIN_TEST_ACCURACY}"
 
 # %% [markdown] track="pytorch"
-# ## 5. TensorBoard
+# ## 6. TensorBoard
 #
 # Everything passed to `self.log` went to the `TensorBoardLogger`, as *event files* under
-# `logs/digits/<date_time>/short` and `.../full`, together with the hyper-parameters
+# `logs/images/<date_time>/short` and `.../full`, together with the hyper-parameters
 # (`save_hyperparameters`). To look at them, start TensorBoard on the `logs` folder, in a terminal
 #
 # ```
@@ -564,7 +677,7 @@ assert restored_accuracy > 0.95
 # zoomed and downloaded. The event files are plain data; TensorBoard's own reader gives them back:
 
 # %% [markdown] track="tensorflow"
-# ## 5. TensorBoard
+# ## 6. TensorBoard
 #
 # TensorBoard is a web page that plots logged runs: curves, histograms of weights, the model
 # graph. The callback above wrote event files for the training and validation curves:
@@ -574,18 +687,18 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 runs = {}
 for version in ("short", "full"):
-    events = EventAccumulator(str(LOGS / "digits" / RUN / version))
+    events = EventAccumulator(str(LOGS / "images" / RUN / version))
     events.Reload()
     runs[version] = {tag: [s.value for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 print("logged scalars:", sorted(runs["full"]))
 print("val_loss per epoch (full run):", np.round(runs["full"]["val_loss"], 3))
 
 assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(runs["full"])
-assert len(runs["short"]["val_loss"]) == 5 and len(runs["full"]["val_loss"]) == epochs_run   # one point per epoch
+assert len(runs["short"]["val_loss"]) == 3 and len(runs["full"]["val_loss"]) == epochs_run   # one point per epoch
 assert np.allclose(runs["full"]["val_loss"], history["val_loss"], rtol=1e-5)   # what the callback saw
 
 # %% track="tensorflow"
-for path in sorted((LOGS / "digits").rglob("*")):
+for path in sorted((LOGS / "images").rglob("*")):
     if path.is_file():
         print(path)
 
@@ -603,7 +716,7 @@ for path in sorted((LOGS / "digits").rglob("*")):
 # ```
 #
 # The event files are ordinary data, so we can also read them in Python: the `epoch_loss` curves
-# are exactly the History of section 4.
+# are exactly the History of section 5.
 
 # %% track="tensorflow"
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -615,7 +728,7 @@ def read_scalars(folder, tag):
     return [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors(tag)]
 
 
-logged = {part: read_scalars(LOGS / "digits" / part, "epoch_loss") for part in ["train", "validation"]}
+logged = {part: read_scalars(LOGS / "images" / part, "epoch_loss") for part in ["train", "validation"]}
 assert np.allclose(logged["train"], history.history["loss"])
 assert np.allclose(logged["validation"], history.history["val_loss"])
 
@@ -631,7 +744,7 @@ plt.show()
 
 
 # %% [markdown] track="pytorch"
-# ## 6. A custom layer
+# ## 7. A custom layer
 #
 # When no built-in layer does what you need, you write one. A layer is an `nn.Module`; its
 # trainable tensors are `nn.Parameter`s set as attributes in `__init__` (that is how `parameters()`,
@@ -640,7 +753,7 @@ plt.show()
 # $W$ of shape `(in, out)` and He-uniform initialization $W \sim U(-a, a)$, $a = \sqrt{6 / n_\text{in}}$:
 
 # %% [markdown] track="tensorflow"
-# ## 6. A custom layer
+# ## 7. A custom layer
 #
 # Keras's layers are written with a small low-level API that you can use too. Subclass
 # `keras.layers.Layer` and write
@@ -674,14 +787,14 @@ class DenseLayer(nn.Module):
 layer = DenseLayer(4, 3).double()
 x_check = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
 gradients_ok = torch.autograd.gradcheck(layer, (x_check,))   # autograd vs central differences
-custom = DigitsClassifier(linear=DenseLayer)
+custom = ImageClassifier(linear=DenseLayer)
 print(custom.net)
 print("gradcheck:", gradients_ok, "| parameters:", ModelSummary(custom).total_parameters)
 
 assert gradients_ok
 assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
-assert ModelSummary(custom).total_parameters == 17226
-assert custom.net[0].weight.abs().max() <= np.sqrt(6 / 64)
+assert ModelSummary(custom).total_parameters == 669_706
+assert custom.net[0].weight.abs().max() <= np.sqrt(6 / 784)
 
 
 # %% track="tensorflow"
@@ -706,123 +819,110 @@ class MyDense(keras.layers.Layer):
 
 
 custom = keras.Sequential([
-    keras.Input(shape=(64,)),
-    MyDense(128, activation="relu"),
-    MyDense(64, activation="relu"),
+    keras.Input(shape=(784,)),
+    MyDense(512, activation="relu"),
+    MyDense(512, activation="relu"),
     MyDense(10),
-], name="digits_custom")
+], name="mlp_custom")
 custom.summary()
-assert custom.count_params() == 17226 and len(custom.trainable_weights) == 6
+assert custom.count_params() == 669_706 and len(custom.trainable_weights) == 6
 
 # %% [markdown] track="pytorch"
-# The model with our layer trains like the original one. Five epochs, as in section 3:
+# The model with our layer trains like the original one. Two epochs:
 
 # %% [markdown] track="tensorflow"
-# It computes what `Dense` computes: given the trained weights of section 4, it gives the same
-# logits. And it trains like any layer: 5 epochs from scratch.
+# It computes what `Dense` computes: given the trained weights of section 5, it gives the same
+# logits. And it trains like any layer: 2 epochs from scratch.
 
 # %% track="pytorch"
-custom_trainer = make_trainer("custom", max_epochs=5, enable_checkpointing=False)
+custom_trainer = make_trainer("custom", max_epochs=2, enable_checkpointing=False)
 custom_trainer.fit(custom, train_loader, val_loader)
 custom_val_accuracy = float(custom_trainer.callback_metrics["val_accuracy"])
-print(f"validation accuracy after 5 epochs: {custom_val_accuracy:.3f} (built-in layers: {logged['val_accuracy']:.3f})")
-assert custom_val_accuracy > 0.85
+print(f"validation accuracy after 2 epochs: {custom_val_accuracy:.3f} (built-in layers, 3 epochs: {logged['val_accuracy']:.3f})")
+assert custom_val_accuracy > MIN_TEST_ACCURACY - 0.06, f"{DATA}: expected about the accuracy of the built-in layers"
 
 # %% track="tensorflow"
 custom.set_weights(model.get_weights())
 assert np.allclose(custom.predict(X_val, verbose=0), model.predict(X_val, verbose=0), atol=1e-5)
 
 keras.utils.set_random_seed(0)
-custom = keras.Sequential([keras.Input(shape=(64,)), MyDense(128, "relu"), MyDense(64, "relu"), MyDense(10)])
-custom.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-               loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-custom_history = custom.fit(train_ds, validation_data=val_ds, epochs=5, shuffle=False, verbose=0)
-print(f"custom layers, 5 epochs: val_accuracy {custom_history.history['val_accuracy'][-1]:.3f}")
-assert custom_history.history["val_accuracy"][-1] > 0.88
+custom = keras.Sequential([keras.Input(shape=(784,)), MyDense(512, "relu"), MyDense(512, "relu"), MyDense(10)])
+custom.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), loss=smoothed_cross_entropy(),
+               metrics=["accuracy"])
+custom_history = custom.fit(train_ds, validation_data=val_ds, epochs=2, shuffle=False, verbose=0)
+print(f"custom layers, 2 epochs: val_accuracy {custom_history.history['val_accuracy'][-1]:.3f}")
+assert custom_history.history["val_accuracy"][-1] > MIN_TEST_ACCURACY - 0.06, \
+    f"{DATA}: expected about the accuracy of the built-in layers"
 
 # %% [markdown] track="pytorch"
-# ## 7. Testing the model
+# ## 8. Testing the model
 #
 # The test set has not been used so far: not for training, not for choosing the epoch. It gives
-# the honest estimate of how the model will do on new digits, and we use it **once**.
-# `trainer.test(..., ckpt_path="best")` reloads the best checkpoint of section 4 and runs
+# the honest estimate of how the model will do on new images, and we use it **once**.
+# `trainer.test(..., ckpt_path="best")` reloads the best checkpoint of section 5 and runs
 # `test_step` over the test loader; `trainer.predict` runs `predict_step` and returns its outputs.
 
 # %% [markdown] track="tensorflow"
-# ## 7. Testing the model
+# ## 8. Testing the model
 #
-# The test set has waited until now: its score estimates how the model will do on new digits.
+# The test set has waited until now: its score estimates how the model will do on new images.
 # Look at it **once**, after all choices (architecture, epochs, learning rate) are made on the
 # validation set; choosing by the test score would make it optimistic. `evaluate` computes the
-# compiled loss and metrics; `predict` gives the logits, and their arg-max the predicted digit.
+# compiled loss and metrics; `predict` gives the logits, and their arg-max the predicted class.
 
 # %% track="pytorch"
 results = trainer.test(model, test_loader, ckpt_path="best", verbose=False)[0]
-predictions = torch.cat(trainer.predict(model, test_loader, ckpt_path="best")).cpu().numpy()
+predicted = torch.cat(trainer.predict(model, test_loader, ckpt_path="best")).cpu().numpy()
 print(f"test accuracy {results['test_accuracy']:.3f}, test loss {results['test_loss']:.4f}")
 
-assert results["test_accuracy"] > 0.95
-assert np.isclose((predictions == y_test).mean(), results["test_accuracy"], atol=1e-6)
+assert results["test_accuracy"] > MIN_TEST_ACCURACY, f"{DATA}: expected a test accuracy above {MIN_TEST_ACCURACY}"
+assert np.isclose((predicted == y_test).mean(), results["test_accuracy"], atol=1e-6)
 
 # %% track="tensorflow"
 test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
 predicted = model.predict(X_test, verbose=0).argmax(axis=1)
-confusion = mf.confusion_matrix(predicted, y_test, num_classes=10)
-print(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.3f} ({confusion.trace()} of {len(y_test)} right)")
+print(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.3f}")
 
-assert test_accuracy > 0.95
+assert test_accuracy > MIN_TEST_ACCURACY, f"{DATA}: expected a test accuracy above {MIN_TEST_ACCURACY}"
 assert np.isclose(test_accuracy, np.mean(predicted == y_test))        # evaluate and predict agree
-assert confusion.sum() == len(y_test) and np.isclose(confusion.trace() / len(y_test), test_accuracy)
 
-wrong = np.flatnonzero(predicted != y_test)[:8]
-fig, axes = plt.subplots(1, 2 + len(wrong), figsize=(12, 2.6),
-                         gridspec_kw={"width_ratios": [4, 0.5] + [1] * len(wrong)})
-axes[0].imshow(confusion, cmap="Blues")
-axes[0].set_xlabel("predicted")
-axes[0].set_ylabel("true")
-axes[0].set_xticks(range(10))
-axes[0].set_yticks(range(10))
-axes[0].set_title("confusion matrix")
-axes[1].axis("off")
-for ax, i in zip(axes[2:], wrong):
-    ax.imshow(X_test[i].reshape(8, 8), cmap="gray_r")
-    ax.set_title(f"{y_test[i]} → {predicted[i]}")
-    ax.axis("off")
+# %% [markdown]
+# Which classes get confused? The **confusion matrix** counts, for each true class (row), the
+# predicted classes (columns); the diagonal holds the correct answers. Below it, the first
+# misclassified test images, with the true and the predicted class. Which of them would you have
+# got right?
+
+# %%
+confusion = mf.confusion_matrix(predicted, y_test, num_classes=10)
+wrong = np.flatnonzero(predicted != y_test)
+fig, ax = plt.subplots(figsize=(5.5, 5))
+ax.imshow(confusion, cmap="Blues")
+for i, j in zip(*np.nonzero(confusion)):
+    ax.text(j, i, confusion[i, j], ha="center", va="center", fontsize=8, color="white" if i == j else "black")
+ax.set(xticks=range(10), yticks=range(10), xticklabels=CLASSES, yticklabels=CLASSES,
+       xlabel="predicted", ylabel="true", title=f"confusion matrix, {DATA} test set")
+plt.setp(ax.get_xticklabels(), rotation=45, ha="right")   # Fashion-MNIST's class names are long
 plt.show()
 
-# %% [markdown] track="pytorch"
-# Which digits get confused? The confusion matrix counts, for each true digit (row), the
-# predicted digits (columns); the diagonal holds the correct answers.
-
-# %% track="pytorch"
-confusion = mf.confusion_matrix(predictions, y_test, num_classes=10)
-wrong = np.flatnonzero(predictions != y_test)
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1, 1.2]})
-axes[0].imshow(confusion, cmap="Blues")
-for i in range(10):
-    for j in range(10):
-        if confusion[i, j]:
-            axes[0].text(j, i, confusion[i, j], ha="center", va="center", fontsize=8,
-                         color="white" if i == j else "black")
-axes[0].set_xlabel("predicted")
-axes[0].set_ylabel("true")
-axes[0].set_xticks(range(10))
-axes[0].set_yticks(range(10))
-axes[1].axis("off")
-fig.text(0.74, 0.95, "some mistakes (true → predicted)", ha="center")
-for k, i in enumerate(wrong[:8]):
-    ax = fig.add_axes([0.55 + 0.1 * (k % 4), 0.5 - 0.4 * (k // 4), 0.08, 0.35])
-    ax.imshow(X_test[i].reshape(8, 8), cmap="gray_r")
-    ax.set_title(f"{y_test[i]} → {predictions[i]}", fontsize=9)
+fig, axes = plt.subplots(2, 8, figsize=(12, 3.8))
+for ax in axes.flat:
     ax.axis("off")
+for ax, i in zip(axes.flat, wrong):
+    ax.imshow(X_test[i].reshape(28, 28), cmap="gray_r")
+    ax.set_title(f"{CLASSES[y_test[i]]} → {CLASSES[predicted[i]]}", fontsize=8)
+fig.suptitle("misclassified test images (true → predicted)")
 plt.show()
 
-assert confusion.sum() == len(y_test) and np.trace(confusion) == (predictions == y_test).sum()
-print(len(wrong), "mistakes out of", len(y_test))
+mistakes = confusion - np.diag(np.diag(confusion))
+true_class, predicted_class = np.unravel_index(mistakes.argmax(), mistakes.shape)
+print(f"{len(wrong)} mistakes out of {len(y_test)}; the most frequent: {CLASSES[true_class]} taken for "
+      f"{CLASSES[predicted_class]}, {mistakes.max()} times")
+assert confusion.sum() == len(y_test) and np.trace(confusion) == len(y_test) - len(wrong)
+assert np.array_equal(confusion.sum(axis=1), np.bincount(y_test, minlength=10))   # rows: the true classes
 
 
 # %% [markdown] track="pytorch"
-# ## 8. Choosing the last layer and the loss
+# ## 9. Choosing the last layer and the loss
 #
 # The last layer and the loss go together, and they depend on what the labels are. In PyTorch the
 # network ends with a plain `Linear` (logits) and the loss applies the sigmoid or softmax itself,
@@ -843,7 +943,7 @@ print(len(wrong), "mistakes out of", len(y_test))
 # loop as in notebook 02 trains them:
 
 # %% [markdown] track="tensorflow"
-# ## 8. Choosing the last layer and the loss
+# ## 9. Choosing the last layer and the loss
 #
 # The last layer and the loss go together, and depend on what the targets are:
 #
@@ -903,7 +1003,7 @@ assert np.isclose(loss_bin, mf.BCEWithLogits()(z_bin.numpy(), y_bin.numpy())[0],
 # %% track="pytorch"
 # Rows 2 and 3, multi-class: the same logits, targets one-hot or as class indices.
 torch.manual_seed(0)
-logits = nn.Linear(64, 10)(torch.tensor(X_val[:8])).detach()       # an untrained layer: any logits do
+logits = nn.Linear(784, 10)(torch.tensor(X_val[:8])).detach()       # an untrained layer: any logits do
 index = torch.tensor(y_val[:8])
 one_hot = F.one_hot(index, num_classes=10).float()
 loss_index = nn.CrossEntropyLoss()(logits, index).item()
@@ -939,7 +1039,7 @@ assert binary_accuracy > 0.85 and np.isclose(bce_keras, bce_by_hand, rtol=1e-3)
 # %% track="tensorflow"
 # Rows 2 and 3, multi-class: the same softmax outputs, targets one-hot or as class indices.
 keras.utils.set_random_seed(0)
-softmax_model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(10, activation="softmax")])
+softmax_model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(10, activation="softmax")])
 probs = softmax_model(X_val[:8]).numpy()
 one_hot = keras.utils.to_categorical(y_val[:8], num_classes=10)
 loss_one_hot = float(keras.losses.CategoricalCrossentropy()(one_hot, probs))
@@ -950,7 +1050,7 @@ assert one_hot.shape == (8, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-6)
 assert np.isclose(loss_one_hot, loss_index, rtol=1e-5) and np.isclose(loss_index, by_hand, rtol=1e-4)
 
 # the softmax layer with the plain loss equals logits with from_logits=True
-logits_model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(10)])
+logits_model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(10)])
 logits_model.set_weights(softmax_model.get_weights())
 from_logits = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y_val[:8], logits_model(X_val[:8])))
 assert np.isclose(from_logits, loss_index, rtol=1e-4)
@@ -965,8 +1065,8 @@ def digit_labels(y):
 
 
 torch.manual_seed(0)
-multi_label = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))   # 3 independent logits
-train_plain(multi_label, nn.BCEWithLogitsLoss(), X_train, digit_labels(y_train), epochs=10,
+multi_label = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 3))   # 3 independent logits
+train_plain(multi_label, nn.BCEWithLogitsLoss(), X_train, digit_labels(y_train), epochs=5,
             optimizer=torch.optim.Adam(multi_label.parameters(), lr=3e-3))
 with torch.no_grad():
     answers = torch.sigmoid(multi_label(torch.tensor(X_test))).numpy()
@@ -988,7 +1088,7 @@ def digit_labels(y):
 
 keras.utils.set_random_seed(0)
 multi_label = keras.Sequential([
-    keras.Input(shape=(64,)),
+    keras.Input(shape=(784,)),
     keras.layers.Dense(64, activation="relu"),
     keras.layers.Dense(3, activation="sigmoid"),       # 3 independent probabilities
 ])
@@ -996,7 +1096,7 @@ multi_label.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-3),
                     loss=keras.losses.BinaryCrossentropy(), metrics=[keras.metrics.BinaryAccuracy()])
 label_ds = (tf.data.Dataset.from_tensor_slices((X_train, digit_labels(y_train)))
             .shuffle(len(X_train), seed=0).batch(32).prefetch(tf.data.AUTOTUNE))
-multi_label.fit(label_ds, epochs=10, shuffle=False, verbose=0)
+multi_label.fit(label_ds, epochs=5, shuffle=False, verbose=0)
 answers = multi_label.predict(X_test, verbose=0)
 per_question = np.mean((answers > 0.5) == digit_labels(y_test), axis=0)
 print("test accuracy per question:", {q: round(float(a), 3) for q, a in zip(questions, per_question)})
@@ -1021,7 +1121,7 @@ print(f"softmax twice: loss {wrong_loss.item():.3f}, gradient size {grad_wrong.n
 assert grad_wrong.norm() < grad_right.norm() / 10
 
 # %% [markdown] track="pytorch"
-# ## 9. More than one device
+# ## 10. More than one device
 #
 # The `Trainer` hides where the computation runs. With several GPUs you change arguments, not code:
 #
@@ -1035,12 +1135,12 @@ assert grad_wrong.norm() < grad_right.norm() / 10
 # With **DDP** (distributed data parallel) every device holds a full copy of the model. Each one
 # gets its own share of the data (a `DistributedSampler`, which Lightning adds for you), computes
 # the gradients of its own batches, and the devices then **average** their gradients before every
-# step, so all copies stay identical. With 4 devices and `batch_size=32`, each step sees
-# $4 \times 32 = 128$ examples. Models too large for one GPU need a strategy that splits the model
+# step, so all copies stay identical. With 4 devices and `batch_size=64`, each step sees
+# $4 \times 64 = 256$ examples. Models too large for one GPU need a strategy that splits the model
 # itself (`strategy="fsdp"`). Our trainer used one device:
 
 # %% [markdown] track="tensorflow"
-# ## 9. More than one device
+# ## 10. More than one device
 #
 # With several GPUs, `tf.distribute.MirroredStrategy` trains one copy (**replica**) of the model
 # on each. Every step splits the batch of $B$ examples into $R$ parts of $B / R$, each replica
@@ -1058,15 +1158,16 @@ print("accelerator:", type(trainer.accelerator).__name__, "| devices:", trainer.
       "| strategy:", type(trainer.strategy).__name__)
 assert trainer.num_devices == 1 and isinstance(trainer.strategy, SingleDeviceStrategy)
 
-# How DDP would share our 1079 training examples among 4 devices (no GPU needed to see it):
+# How DDP would share our training examples among 4 devices (no GPU needed to see it):
 shares = [list(DistributedSampler(train_loader.dataset, num_replicas=4, rank=r, shuffle=False)) for r in range(4)]
-print("examples per device:", [len(s) for s in shares], "| batches of 32 per device and epoch:", -(-len(shares[0]) // 32))
-assert [len(s) for s in shares] == [270] * 4                        # 1079 padded to 1080 = 4 x 270
-assert set().union(*map(set, shares)) == set(range(1079))           # together they cover every example
+print(len(X_train), "examples; per device:", [len(s) for s in shares],
+      "| batches of 64 per device and epoch:", -(-len(shares[0]) // 64))
+assert [len(s) for s in shares] == [-(-len(X_train) // 4)] * 4             # padded to a multiple of 4
+assert set().union(*map(set, shares)) == set(range(len(X_train)))          # together they cover every example
 
-# Averaging the gradients of 4 equal batches of 32 gives the gradient of the 128 examples together:
-xb, yb = torch.tensor(X_train[:128]), torch.tensor(y_train[:128])
-net = DigitsClassifier().net
+# Averaging the gradients of 4 equal batches of 64 gives the gradient of the 256 examples together:
+xb, yb = torch.tensor(X_train[:256]), torch.tensor(y_train[:256])
+net = ImageClassifier().net
 
 
 def gradient(x, y):
@@ -1087,21 +1188,21 @@ assert replicas == max(1, len(tf.config.list_physical_devices("GPU")))
 with strategy.scope():
     keras.utils.set_random_seed(0)
     distributed = sequential_model()
-    distributed.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-global_batches = (tf.data.Dataset.from_tensor_slices((X_train, y_train))
-                  .shuffle(len(X_train), seed=0).batch(32 * replicas).prefetch(tf.data.AUTOTUNE))
-distributed.fit(global_batches, epochs=5, shuffle=False, verbose=0)
+    distributed.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), loss=smoothed_cross_entropy(),
+                        metrics=["accuracy"])
+global_batches = (tf.data.Dataset.from_tensor_slices((X_train, Y_train))
+                  .shuffle(len(X_train), seed=0).batch(64 * replicas).prefetch(tf.data.AUTOTUNE))
+distributed.fit(global_batches, epochs=1, shuffle=False, verbose=0)
 _, distributed_accuracy = distributed.evaluate(val_ds, verbose=0)
-print(f"5 epochs under MirroredStrategy: val_accuracy {distributed_accuracy:.3f}")
-assert distributed_accuracy > 0.85
+print(f"1 epoch under MirroredStrategy: val_accuracy {distributed_accuracy:.3f}")
+assert distributed_accuracy > MIN_TEST_ACCURACY - 0.12, f"{DATA}: expected one epoch to do most of the work"
 
 # %% [markdown] track="tensorflow"
 # Other strategies follow the same pattern: `MultiWorkerMirroredStrategy` for several machines,
 # `TPUStrategy` for TPUs.
 
 # %% [markdown] track="pytorch"
-# ## 10. Side by side with the other framework
+# ## 11. Side by side with the other framework
 #
 # The same ideas carry three names. The TensorFlow twin of this notebook builds the same network
 # with Keras; here is the correspondence, with `minifw` (part 1) for reference:
@@ -1109,7 +1210,7 @@ assert distributed_accuracy > 0.85
 # | idea | minifw | PyTorch Lightning | Keras |
 # |---|---|---|---|
 # | the model | `mf.Sequential(...)` in `mf.Model(net, loss, optimizer)` | `LightningModule` (`forward`) | `keras.Sequential([...])` |
-# | loss and optimizer | `mf.Model(..., mf.CrossEntropy(), mf.Adam(...))` | `training_step`, `configure_optimizers` | `model.compile(optimizer, loss, metrics)` |
+# | loss and optimizer | `mf.Model(..., mf.CrossEntropy(label_smoothing=0.01), mf.RMSprop(...))` | `training_step`, `configure_optimizers` | `model.compile(optimizer, loss, metrics)` |
 # | training | `model.fit(X, y, epochs, batch_size, validation_data)` | `Trainer(max_epochs=...).fit(model, train, val)` | `model.fit(X, y, epochs, batch_size, validation_data)` |
 # | metrics per epoch | `History` | `self.log`, `trainer.callback_metrics`, a logger | `History` |
 # | callbacks | `mf.EarlyStopping` | `EarlyStopping`, `ModelCheckpoint`, `Callback` | `keras.callbacks.EarlyStopping`, `ModelCheckpoint`, `Callback` |
@@ -1117,23 +1218,25 @@ assert distributed_accuracy > 0.85
 # | test | `model.evaluate(X, y)` | `trainer.test(model, loader)` | `model.evaluate(X, y)` |
 # | device | the CPU (numpy) | `accelerator="auto"`, `devices`, `strategy` | automatic; `tf.distribute` strategies |
 #
-# In Keras the whole of sections 1 to 4 is about ten lines:
+# In Keras the whole of sections 2 to 5 is about ten lines:
 #
 # ```python
-# model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"),
-#                           keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
-# model.compile(keras.optimizers.Adam(1e-3),
-#               keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-# model.fit(X_train, y_train, batch_size=32, epochs=30, validation_data=(X_val, y_val),
-#           callbacks=[keras.callbacks.EarlyStopping(min_delta=0.005, patience=3, restore_best_weights=True),
+# model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+#                           keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+# model.compile(keras.optimizers.RMSprop(1e-3),
+#               keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.01), metrics=["accuracy"])
+# model.fit(X_train, Y_train, batch_size=64, epochs=12, validation_data=(X_val, Y_val),   # Y: one-hot labels
+#           callbacks=[keras.callbacks.EarlyStopping(min_delta=0.01, patience=2, restore_best_weights=True),
 #                      keras.callbacks.TensorBoard("logs")])
-# model.evaluate(X_test, y_test)
+# model.evaluate(X_test, Y_test)
 # ```
 #
-# And `minifw`, whose `fit` was modelled on Keras's, trains the same network on the same split:
+# And `minifw`, whose `fit` was modelled on Keras's, trains the same network on the same split,
+# for 3 epochs as in section 4. (Its matrix products run in numpy's BLAS library, limited here to
+# one thread like PyTorch above; lesson 01-03 compares the two speeds.)
 
 # %% [markdown] track="tensorflow"
-# ## 10. Side by side with the other framework
+# ## 11. Side by side with the other framework
 #
 # The PyTorch twin of this notebook builds the same model with PyTorch Lightning. The pieces
 # correspond one to one:
@@ -1144,8 +1247,9 @@ assert distributed_accuracy > 0.85
 # | `Dense(n)`: kernel `(in, out)`, $y = xW + b$ | `nn.Linear(in, n)`: weight `(out, in)`, $y = xW^\top + b$ |
 # | `Layer`: `build` / `add_weight` / `call` | `nn.Module`: `__init__` / `nn.Parameter` / `forward` |
 # | `compile(optimizer, loss, metrics)` | `configure_optimizers`, `training_step`, torchmetrics |
-# | `SparseCategoricalCrossentropy(from_logits=True)` | `nn.CrossEntropyLoss()` (always on logits) |
-# | `fit(train, validation_data=val, epochs=30)` | `Trainer(max_epochs=30).fit(model, train, val)` |
+# | `CategoricalCrossentropy(from_logits=True, label_smoothing=0.01)`, one-hot targets | `nn.CrossEntropyLoss(label_smoothing=0.01)` (always on logits, class indices) |
+# | `RMSprop(learning_rate=1e-3)`: $\rho = 0.9$, $\epsilon$ inside the root | `torch.optim.RMSprop(lr=1e-3)`: $\alpha = 0.99$, $\epsilon$ outside |
+# | `fit(train, validation_data=val, epochs=12)` | `Trainer(max_epochs=12).fit(model, train, val)` |
 # | `History`, `CSVLogger`, `TensorBoard` callback | `self.log(...)`, `CSVLogger`, `TensorBoardLogger` |
 # | `EarlyStopping(restore_best_weights=True)` | `EarlyStopping` + `ModelCheckpoint` callbacks |
 # | `evaluate`, `predict` | `Trainer.test`, `Trainer.predict` |
@@ -1157,25 +1261,28 @@ assert distributed_accuracy > 0.85
 # `Linear` uses Keras's layout): all three give the same logits.
 
 # %% track="pytorch"
-net_mf = mf.Sequential(mf.Linear(64, 128, seed=0), mf.ReLU(), mf.Linear(128, 64, seed=1), mf.ReLU(),
-                       mf.Linear(64, 10, seed=2))
-model_mf = mf.Model(net_mf, mf.CrossEntropy(), mf.Adam(net_mf.parameters(), lr=1e-3))
-history_mf = model_mf.fit(X_train, y_train, epochs=30, batch_size=32, validation_data=(X_val, y_val),
-                          callbacks=[mf.EarlyStopping(monitor="val_loss", min_delta=0.005, patience=3)], progress=False)
-test_accuracy_mf = mf.accuracy(net_mf.eval()(X_test), y_test)
-print(f"minifw: {net_mf.num_parameters()} parameters, {len(history_mf['val_loss'])} epochs, test accuracy {test_accuracy_mf:.3f}")
+from threadpoolctl import threadpool_limits
+
+net_mf = mf.Sequential(mf.Linear(784, 512, seed=0), mf.ReLU(), mf.Linear(512, 512, seed=1), mf.ReLU(),
+                       mf.Linear(512, 10, seed=2))
+model_mf = mf.Model(net_mf, mf.CrossEntropy(label_smoothing=0.01), mf.RMSprop(net_mf.parameters(), lr=1e-3))
+with threadpool_limits(limits=1, user_api="blas"):
+    history_mf = model_mf.fit(X_train, y_train, epochs=3, batch_size=64, validation_data=(X_val, y_val),
+                              progress=False)
+    test_accuracy_mf = model_mf.evaluate(X_test, y_test)["accuracy"]
+print(f"minifw: {net_mf.num_parameters()} parameters, 3 epochs, test accuracy {test_accuracy_mf:.3f}")
 print(f"Lightning: {summary.total_parameters} parameters, {epochs_run} epochs, test accuracy {results['test_accuracy']:.3f}")
 
-assert net_mf.num_parameters() == summary.total_parameters == 17226
-assert test_accuracy_mf > 0.95 and results["test_accuracy"] > 0.95
+assert net_mf.num_parameters() == summary.total_parameters == 669_706
+assert test_accuracy_mf > MIN_TEST_ACCURACY - 0.03, f"{DATA}: expected minifw near the accuracy of Lightning"
 
 # %% track="tensorflow"
 import torch
 
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-torch_model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
-                                  torch.nn.ReLU(), torch.nn.Linear(64, 10))
-minifw_model = mf.Sequential(mf.Linear(64, 128), mf.ReLU(), mf.Linear(128, 64), mf.ReLU(), mf.Linear(64, 10))
+torch_model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512),
+                                  torch.nn.ReLU(), torch.nn.Linear(512, 10))
+minifw_model = mf.Sequential(mf.Linear(784, 512), mf.ReLU(), mf.Linear(512, 512), mf.ReLU(), mf.Linear(512, 10))
 
 kernels_and_biases = model.get_weights()       # [W1, b1, W2, b2, W3, b3], W: (in, out)
 with torch.no_grad():
@@ -1200,17 +1307,19 @@ assert np.allclose(keras_logits, minifw_logits, atol=keras_tolerance)
 
 # %% [markdown] track="pytorch"
 # ## Try it
-# 1. Section 2: work out the parameter count of `DigitsClassifier(hidden=(256, 128))` by hand, then
+# 1. Set `DATA = "fashion-mnist"` in the first cell (this needs the network once) and run the
+#    notebook again. Which classes does the confusion matrix mix up, and why those?
+# 2. Section 3: work out the parameter count of `ImageClassifier(hidden=(256, 128))` by hand, then
 #    check it with `ModelSummary`.
-# 2. Section 4: set `patience=1` and then `patience=10`. When does training stop, and how does the
+# 3. Section 5: set `patience=1` and then `patience=10`. When does training stop, and how does the
 #    test accuracy of the best checkpoint change?
-# 3. Section 4: add a learning-rate schedule: return
+# 4. Section 5: add a learning-rate schedule: return
 #    `{"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)}`
 #    from `configure_optimizers`, add `lightning.pytorch.callbacks.LearningRateMonitor()` to the
 #    callbacks and find the learning-rate curve in TensorBoard.
-# 4. Section 6: write a `Scale` layer with one trainable number per feature, $y = x \odot s$, put it in
+# 5. Section 7: write a `Scale` layer with one trainable number per feature, $y = x \odot s$, put it in
 #    front of the network and check its gradients with `gradcheck`.
-# 5. Section 8: end the binary perceptron with `nn.Sigmoid()` and train it with `nn.BCELoss()`: same
+# 6. Section 9: end the binary perceptron with `nn.Sigmoid()` and train it with `nn.BCELoss()`: same
 #    accuracy? Then compare `nn.BCELoss()(torch.sigmoid(z), y)` with `nn.BCEWithLogitsLoss()(z, y)`
 #    for `z = torch.tensor([-120.0])`, `y = torch.tensor([1.0])`: which one is right, and why?
 #
@@ -1219,19 +1328,50 @@ assert np.allclose(keras_logits, minifw_logits, atol=keras_tolerance)
 
 # %% [markdown] track="tensorflow"
 # ## Try it
-# 1. Add `keras.layers.Dropout(0.2)` after each hidden layer of `sequential_model` and train
+# 1. Set `DATA = "fashion-mnist"` in the first cell (this needs the network once) and run the
+#    notebook again. Which classes does the confusion matrix mix up, and why those?
+# 2. Add `keras.layers.Dropout(0.2)` after each hidden layer of `sequential_model` and train
 #    with early stopping. Does the test accuracy change? Do more epochs run before it stops?
-# 2. In section 3, add `keras.metrics.SparseTopKCategoricalAccuracy(k=2)` to the metrics. How
-#    often is the right digit among the two best guesses?
-# 3. Write a callback that halves the learning rate when the validation loss has not improved for
+# 3. In section 4, add `keras.metrics.TopKCategoricalAccuracy(k=2)` to the metrics. How often is
+#    the right class among the two best guesses?
+# 4. Write a callback that halves the learning rate when the validation loss has not improved for
 #    2 epochs (set `self.model.optimizer.learning_rate`), then compare with the built-in
 #    `keras.callbacks.ReduceLROnPlateau`.
-# 4. Give `MyDense` an option `use_bias=False` and check that the parameter count drops by
-#    $128 + 64 + 10 = 202$.
-# 5. Row 4 of section 8: replace the sigmoid by a softmax. What goes wrong, and how does the
+# 5. Give `MyDense` an option `use_bias=False` and check that the parameter count drops by
+#    $512 + 512 + 10 = 1034$.
+# 6. Row 4 of section 9: replace the sigmoid by a softmax. What goes wrong, and how does the
 #    accuracy per question show it?
-# 6. Split your CPU into two logical devices (`tf.config.set_logical_device_configuration`, at the
-#    very start of a fresh kernel) and run section 9 with `MirroredStrategy(["/cpu:0", "/cpu:1"])`.
+# 7. Split your CPU into two logical devices (`tf.config.set_logical_device_configuration`, at the
+#    very start of a fresh kernel) and run section 10 with `MirroredStrategy(["/cpu:0", "/cpu:1"])`.
 #
 # **Next:** the PyTorch twin, `03-high-level-pytorch.ipynb`, trains the same model with
 # Lightning; the labs in `labs/` ask you to build, train and test models with both frameworks.
+
+# %% [markdown]
+# ## Review questions
+# 1. How many parameters does a dense layer from 784 inputs to 512 units have, and why do most of
+#    the 669 706 parameters of this network sit in its first layer?
+#    <details><summary>Answer</summary>$(784 + 1) \cdot 512 = 401\,920$: one weight from every
+#    pixel to every unit, plus one bias per unit. The first layer connects the most inputs
+#    (784) to the most units (512); the second has $513 \cdot 512 = 262\,656$, the last only
+#    $513 \cdot 10 = 5\,130$.</details>
+# 2. With `label_smoothing=0.01` and 10 classes, what target does the loss use for an image of a 3?
+#    <details><summary>Answer</summary>$q = 0.99\,\mathrm{onehot}(3) + 0.01/10$: 0.991 for class 3
+#    and 0.001 for each of the other nine. The loss can no longer reach 0, and the network is
+#    not pushed towards infinitely confident logits.</details>
+# 3. Why is the test set used only once, at the end, while the validation set is used after
+#    every epoch?
+#    <details><summary>Answer</summary>Every choice made by looking at a score (the epoch to stop
+#    at, the checkpoint to keep, the architecture) fits the model a little to that data set, so
+#    its score becomes optimistic. The validation set pays that price; the test set, untouched
+#    by any choice, stays an honest estimate for new images.</details>
+# 4. What does early stopping with `patience=2` and `min_delta=0.01` do, and which weights does
+#    the model have when it stops?
+#    <details><summary>Answer</summary>It stops when the validation loss has not improved by at
+#    least 0.01 for 2 epochs in a row. The weights are then those of the last epoch, unless the
+#    best ones are restored: `ModelCheckpoint` and `ckpt_path="best"` in Lightning,
+#    `restore_best_weights=True` in Keras.</details>
+# 5. A confusion matrix has a large number in row 4, column 9. What does it mean?
+#    <details><summary>Answer</summary>Many test images whose true class is 4 were predicted as 9
+#    (rows are true classes, columns predicted ones). The row sums are the numbers of test
+#    images per class; the diagonal holds the correct answers.</details>

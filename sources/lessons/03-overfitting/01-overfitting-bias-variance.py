@@ -100,7 +100,9 @@ plt.show()
 assert abs(line_train - line_val) < 0.25 * line_val   # the line: training and validation errors close,
 assert abs(line_train - 0.09) < 0.03 and abs(line_val - 0.09) < 0.03  # both near the noise variance
 assert poly_train < 1e-6                              # the polynomial: training error 0 (up to rounding) ...
-assert poly_val > 2 * line_val                        # ... and a validation error more than twice the line's
+assert poly_val > 2 * line_val, (                      # ... and a validation error more than twice the line's
+    f"expected the degree-6 polynomial over twice the line's validation error; got {poly_val:.3f} vs {line_val:.3f} "
+    f"(another degree from Try it can break this)")
 
 
 # %% [markdown]
@@ -144,9 +146,10 @@ for ax, degree in zip(axes, [1, 3, 9]):
 plt.show()
 
 (train1, val1), (train3, val3), (train9, val9) = sine_errors[1], sine_errors[3], sine_errors[9]
-assert train1 > 0.3 and val1 > 0.4        # degree 1 underfits: bad on both sets
-assert train3 < 0.1 and val3 < 0.25       # degree 3: close to the noise level of 0.2 on new data
-assert train9 < 1e-6 and val9 > 5         # degree 9: 10 parameters through 10 points, useless elsewhere
+hint = "(expected for noise 0.2; another noise level from Try it can break this)"
+assert train1 > 0.3 and val1 > 0.4, f"expected degree 1 bad on both sets; got {train1:.3f}, {val1:.3f} {hint}"
+assert train3 < 0.1 and val3 < 0.25, f"expected degree 3 near the noise level; got {train3:.3f}, {val3:.3f} {hint}"
+assert train9 < 1e-6 and val9 > 5, f"expected degree 9 exact on training, RMSE > 5 elsewhere; got {train9:.1e}, {val9:.2f} {hint}"
 
 # %% [markdown]
 # Degree 1 **underfits**: a line cannot follow a sine, so it is bad on the training points and
@@ -248,9 +251,11 @@ ax2.legend(fontsize=8)
 plt.show()
 
 assert net.num_parameters() == 4_353
-assert train_curve[-1] < train_curve[best] / 2   # the training error keeps falling ...
-assert val_curve[-1] > 2 * val_curve[best]       # ... while the validation error turns up and doubles
-assert best < 200                                # and its minimum comes early, within the first 10 %
+hint = "(expected for 20 training points; more points, as in Try it, can break this)"
+assert train_curve[-1] < train_curve[best] / 2, f"expected the training error to keep falling {hint}"   # ...
+assert val_curve[-1] > 2 * val_curve[best], (    # ... while the validation error turns up and doubles
+    f"expected the validation error to double after its minimum; got {val_curve[best]:.3f} -> {val_curve[-1]:.3f} {hint}")
+assert best < 200, f"expected the best epoch within the first 10 %; got {best} {hint}"
 
 # %% [markdown]
 # The two curves tell the story of every overfitting network:
@@ -317,9 +322,12 @@ plt.show()
 print("best degree:", best_degree, "| test error", test_error.round(3))
 
 assert np.allclose(test_error, bias2 + variance + sigma ** 2, rtol=0.02)  # the decomposition holds
-assert bias2[0] > 0.5 and np.all(bias2[5:] < 1e-3)                       # bias falls with capacity ...
-assert np.all(np.diff(variance) > 0)                                      # ... variance only grows
-assert 3 <= best_degree <= 5 and test_error[-1] > 4 * test_error[best_degree]  # the best is in between
+hint = "(expected for 15 points; another number from Try it can break this)"
+assert bias2[0] > 0.5 and np.all(bias2[5:] < 1e-3), f"expected the bias to fall with capacity; got {bias2.round(4)} {hint}"
+assert np.all(np.diff(variance) > 0), f"expected the variance to grow with every degree; got {variance.round(4)} {hint}"
+assert 3 <= best_degree <= 5 and test_error[-1] > 4 * test_error[best_degree], (  # the best is in between
+    f"expected the best degree between 3 and 5; got {best_degree} {hint}")
+assert np.allclose(bias2[[2, 4]], bias2[[1, 3]], rtol=0.05)  # an even power adds nothing to an odd sine
 
 # %% [markdown]
 # Left of the best degree the error is dominated by bias (**underfitting**), right of it by
@@ -399,6 +407,9 @@ assert abs(train_rmse[-1] - 0.2) < 0.01 and abs(val_rmse[-1] - 0.2) < 0.01  # bo
 
 # %% [markdown]
 # ## Try it
+# A changed setting can make an `assert` fail: that is part of the experiment, not a bug. The
+# message says what the text expected for the original settings, and what came instead.
+#
 # 1. Section 1: fit the five points with degree 4 (5 parameters). Is its training error still 0?
 #    Why is it exactly 0 for every degree of 4 or more?
 # 2. Section 2: change the noise of the training points to 0.05 and then to 0.5. How do the
@@ -413,3 +424,22 @@ assert abs(train_rmse[-1] - 0.2) < 0.01 and abs(val_rmse[-1] - 0.2) < 0.01  # bo
 # **Next:** `02-regularization-pytorch.ipynb` (or its twin `02-regularization-tensorflow.ipynb`)
 # fights overfitting in a network with 85 000 parameters and 200 training images, and
 # `03-regularization-minifw.ipynb` does it with minifw.
+
+
+# %% [markdown]
+# ## Review questions
+#
+# 1. What is the difference between underfitting and overfitting?
+#    <details><summary>Answer</summary>Underfitting: the model cannot represent the pattern, so it is bad on training and new data alike (high bias). Overfitting: it fits the training data, noise included, and does worse on new data (high variance).</details>
+#
+# 2. Why is a training error of 0 not good news by itself?
+#    <details><summary>Answer</summary>A model with at least as many parameters as data points can pass through every point, noise included; the validation error tells whether it learned the pattern.</details>
+#
+# 3. Name the three ingredients of overfitting, and a cure for each.
+#    <details><summary>Answer</summary>Too little data (get more), too powerful a model (a smaller one, or regularization), noisy data (cleaner data). Removing any one of them helps.</details>
+#
+# 4. How does overfitting show in a network's training and validation curves?
+#    <details><summary>Answer</summary>Both fall together at first; then the validation error reaches a minimum and turns up while the training error keeps falling. The epoch of that minimum is where early stopping would stop.</details>
+#
+# 5. Into which three parts does the expected squared error split, and how do they change with capacity?
+#    <details><summary>Answer</summary>Bias² (falls with capacity), variance (grows with capacity) and noise $\sigma^2$ (fixed). The best capacity balances bias and variance.</details>

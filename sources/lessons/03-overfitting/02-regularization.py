@@ -176,8 +176,8 @@ assert np.all(np.abs(np.bincount(y_train) - 20) <= 1) and 0 <= X.min() and X.max
 
 EPOCHS, BATCH_SIZE, LR = 60, 50, 2e-3   # the budget every method gets: 60 epochs x 4 steps of Adam
 
-# one-hot targets (label smoothing in Keras needs them) and tf.data pipelines, which Keras reads
-# much faster than numpy arrays
+# one-hot targets (label smoothing in Keras needs them) and tf.data pipelines: Keras then reads
+# batches straight from the pipeline instead of converting the numpy arrays on each call to fit
 Y_train, Y_val = keras.utils.to_categorical(y_train, 10), keras.utils.to_categorical(y_val, 10)
 val_ds = tf.data.Dataset.from_tensor_slices((X_val, Y_val)).batch(len(X_val))
 
@@ -598,9 +598,10 @@ assert bottleneck_val < results["baseline"]["val"] - 0.05               # a 4-un
 
 # %% [markdown]
 # The smaller network still learns all 200 training images (for memorizing, 9 000 parameters
-# are plenty) and is *less* accurate on new ones: capacity is not the same as parameter count,
-# and modern networks often generalize better when they are wide and regularized than when they
-# are small. The bottleneck costs much more: 4 numbers cannot keep apart ten digits in all their
+# are plenty) and is *less* accurate on new ones: fewer parameters did not mean less
+# overfitting here. (Large networks that are regularized often generalize better than small
+# ones; sections 5 to 10 regularize the full-size network, and the table of section 10 lets you
+# compare it with the smaller one.) The bottleneck costs much more: 4 numbers cannot keep apart ten digits in all their
 # styles. If you shrink a network, shrink it evenly and keep every layer comfortably wider than
 # the number of classes.
 
@@ -716,12 +717,12 @@ assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none
 # The histogram (log scale) shows it: L1 piles about half of the weights up at 0; L2 squeezes
 # the whole distribution towards 0. Both shrink the weights by about a third.
 #
-# L2 also leaves a fair share near zero, more than its gradient $\lambda_2 w$ suggests. That is
-# Adam's doing: Adam divides each gradient by a running estimate of its own size, so for a weight
-# the data barely uses, the decay term alone sets the step and Adam makes it a full-size step
-# towards 0. (`torch.optim.AdamW` avoids this by applying the decay *after* Adam's scaling, which
-# is why it is usually preferred with Adam. With plain SGD, L2 shrinks each weight by a constant
-# factor per step, which never reaches zero.)
+# L2 also leaves a fair share near zero, more than its gradient $\lambda_2 w$ suggests. A likely
+# reason, which this notebook does not test: Adam divides each gradient by a running estimate of
+# its own size, so for a weight the data barely uses, the decay term alone sets the step and Adam
+# makes it a full-size step towards 0. `torch.optim.AdamW` applies the decay *after* Adam's
+# scaling instead (Try it, task 3, lets you compare); with plain SGD, L2 shrinks each weight by a
+# constant factor per step, which never reaches zero.
 #
 # The strength $\lambda$ is a hyperparameter, chosen with the validation set like the epoch: too
 # small does nothing, too large and the network underfits. What the two penalties do to the
@@ -731,12 +732,12 @@ assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none
 # The histogram (log scale) shows it: L1 piles about half of the weights up at 0; L2 squeezes
 # the whole distribution towards 0. Both shrink the weights by about a third.
 #
-# L2 also leaves a fair share near zero, more than its gradient $\lambda_2 w$ suggests. That is
-# Adam's doing: Adam divides each gradient by a running estimate of its own size, so for a weight
-# the data barely uses, the decay term alone sets the step and Adam makes it a full-size step
-# towards 0. (The decoupled `weight_decay` of Keras optimizers, as in `AdamW`, avoids this by
-# applying the decay *after* Adam's scaling. With plain SGD, L2 shrinks each weight by a constant
-# factor per step, which never reaches zero.)
+# L2 also leaves a fair share near zero, more than its gradient $\lambda_2 w$ suggests. A likely
+# reason, which this notebook does not test: Adam divides each gradient by a running estimate of
+# its own size, so for a weight the data barely uses, the decay term alone sets the step and Adam
+# makes it a full-size step towards 0. The decoupled `weight_decay` of Keras optimizers, as in
+# `AdamW`, applies the decay *after* Adam's scaling instead (Try it, task 3, lets you compare);
+# with plain SGD, L2 shrinks each weight by a constant factor per step, which never reaches zero.
 #
 # The strength $\lambda$ is a hyperparameter, chosen with the validation set like the epoch: too
 # small does nothing, too large and the network underfits. What the two penalties do to the
@@ -838,11 +839,13 @@ assert np.array_equal(eval_a, eval_b)      # inference: dropout is off, the outp
 # between each hidden `Dense` layer and its ReLU.
 #
 # The moving averages are updated as $r \leftarrow m\,r + (1 - m)\,\mu_B$ with the momentum $m$.
-# Keras's default $m = 0.99$ forgets slowly: it needs many hundreds of steps before $r$ reflects
-# the trained network, and our whole budget is 240 steps. We use $m = 0.9$, which is PyTorch's
-# default (PyTorch writes it as `momentum=0.1`, the weight of the new value). With 0.99 the
-# averages would still hold much of the early, very different network when training ends, and
-# inference would use those stale statistics (Try it, task 6).
+# After $n$ steps the value $r$ started from still carries the weight $m^n$, and the batch of $k$
+# steps ago the weight $(1 - m)\,m^k$. Keras's default $m = 0.99$ forgets slowly: after our whole
+# budget of 240 steps the starting value still weighs $0.99^{240} = 9\,\%$, and the batches of the
+# first half of training (the network as it was then) together about $0.99^{120} - 0.99^{240}
+# = 21\,\%$. We use $m = 0.9$, which is PyTorch's default (PyTorch writes it as `momentum=0.1`,
+# the weight of the new value): there the last 50 steps carry $1 - 0.9^{50} > 99\,\%$ of the
+# weight. With 0.99 inference would use partly stale statistics (Try it, task 6).
 
 # %% track="pytorch"
 torch.manual_seed(0)
@@ -854,6 +857,12 @@ with torch.no_grad():  # evaluation mode: one image alone gets the same logits a
 assert torch.allclose(alone, in_batch, atol=1e-5)
 
 # %% track="tensorflow"
+steps = EPOCHS * len(range(0, len(X_train), BATCH_SIZE))       # 60 epochs x 4 batches
+print(f"{steps} steps: weight of the start value {0.99 ** steps:.3f} (m = 0.99), {0.9 ** steps:.1e} (m = 0.9); "
+      f"first half of training {0.99 ** (steps // 2) - 0.99 ** steps:.3f} (m = 0.99)")
+assert steps == 240 and round(0.99 ** steps, 2) == 0.09 and round(0.99 ** 120 - 0.99 ** 240, 2) == 0.21
+assert 1 - 0.9 ** 50 > 0.99
+
 keras.utils.set_random_seed(0)
 bn_model = train(mlp(batchnorm=True))
 record("batch norm", bn_model)
@@ -909,7 +918,9 @@ assert confidence(smooth_model) < 0.91 < confidence(baseline)  # below the 0.91 
 # fresh Gaussian noise to the inputs at every training step, $\tilde x = x + \sigma \xi$ with
 # $\xi \sim \mathcal N(0, I)$, makes such details unreliable: the network only sees slightly
 # different versions of each image and must rely on what survives the noise. (For a linear
-# model with squared error, input noise is, on average, exactly an L2 penalty.) Like dropout, it is on in training only.
+# model with squared error, input noise is, on average, exactly an L2 penalty:
+# $\mathbb E\,(w^\top(x + \sigma\xi) - y)^2 = (w^\top x - y)^2 + \sigma^2 \lVert w \rVert^2$, checked below
+# by simulation; for a network the link is only approximate.) Like dropout, it is on in training only.
 # Here $\sigma = 0.1$ on pixels in $[0, 1]$; the images below show what the network sees.
 
 # %% [markdown] track="tensorflow"
@@ -919,7 +930,9 @@ assert confidence(smooth_model) < 0.91 < confidence(baseline)  # below the 0.91 
 # fresh Gaussian noise to the inputs at every training step, $\tilde x = x + \sigma \xi$ with
 # $\xi \sim \mathcal N(0, I)$, makes such details unreliable: the network only sees slightly
 # different versions of each image and must rely on what survives the noise. (For a linear
-# model with squared error, input noise is, on average, exactly an L2 penalty.) The `GaussianNoise` layer does it, and,
+# model with squared error, input noise is, on average, exactly an L2 penalty:
+# $\mathbb E\,(w^\top(x + \sigma\xi) - y)^2 = (w^\top x - y)^2 + \sigma^2 \lVert w \rVert^2$, checked below
+# by simulation; for a network the link is only approximate.) The `GaussianNoise` layer does it, and,
 # like dropout, only in training. Here $\sigma = 0.1$ on pixels in $[0, 1]$; the images below show
 # what the network sees.
 
@@ -948,6 +961,17 @@ for i, ax in enumerate(axes):
     ax.set_title("noisy" if i % 2 else f"digit {y_train[i // 2]}", fontsize=9)
     ax.axis("off")
 plt.show()
+
+# %%
+# Input noise on a linear model with squared error, averaged over many noise draws, equals the
+# noise-free loss plus sigma^2 ||w||^2 (an L2 penalty):
+rng = np.random.default_rng(0)
+w_lin, x_lin, y_lin, sigma = rng.normal(size=64), rng.uniform(size=64), 0.5, 0.1
+noisy = x_lin + sigma * rng.standard_normal((100_000, 64))
+simulated = np.mean((noisy @ w_lin - y_lin) ** 2)
+formula = (x_lin @ w_lin - y_lin) ** 2 + sigma ** 2 * np.sum(w_lin ** 2)
+print(f"mean squared error with input noise {simulated:.4f}; loss + sigma^2 ||w||^2 = {formula:.4f}")
+assert abs(simulated - formula) < 0.02 * formula, "expected the noisy loss to equal loss + sigma^2 ||w||^2 on average"
 
 # %% [markdown]
 # ## 10. Comparing the methods
@@ -1075,3 +1099,28 @@ assert abs(test_acc - reg["val"]) < 0.03  # validation was a fair estimate
 # **Next:** `03-regularization-minifw.ipynb` runs the same experiment with the dropout,
 # batch-norm, L2 and early stopping of `minifw`, the framework you built. The PyTorch twin of
 # this notebook is `02-regularization-pytorch.ipynb`.
+
+# %% [markdown]
+# ## Review questions
+# 1. Early stopping keeps the weights of the epoch with the lowest validation loss. Why can it be
+#    no better than the best point of the curve it watches?
+#    <details><summary>Answer</summary>It does not change the training, it only picks a point on
+#    the same curve; the methods that change the network or the loss change the curve itself.</details>
+# 2. How do the gradients of an L1 and an L2 penalty differ, and what does each do to the weights?
+#    <details><summary>Answer</summary>L2 adds $\lambda_2 w$, a pull proportional to the weight:
+#    all weights become small. L1 adds $\lambda_1 \operatorname{sign}(w)$, the same pull however
+#    small the weight: weights the data does not defend go to (nearly) zero, a sparse network.</details>
+# 3. Why does dropout divide the kept activations by $1 - p$, and what changes at test time?
+#    <details><summary>Answer</summary>So that the expected value of each activation is the same
+#    as without dropout; at test time (`eval()` / `training=False`) dropout does nothing and
+#    the full network is used.</details>
+# 4. What does batch normalization use in training, and what in evaluation?
+#    <details><summary>Answer</summary>In training the mean and variance of the current batch; in
+#    evaluation the moving averages collected during training, so a prediction does not depend
+#    on the other images of the batch. Their momentum decides how fast old batches are
+#    forgotten.</details>
+# 5. With label smoothing $\varepsilon = 0.1$ and 10 classes, what is the target for the right
+#    class, and why does the network stay less confident?
+#    <details><summary>Answer</summary>$0.9 + 0.1/10 = 0.91$ (and 0.01 for each other class). The
+#    loss is lowest when the predicted probabilities equal that target, so there is no reward
+#    for pushing the right class towards probability 1.</details>

@@ -263,7 +263,8 @@ assert not same, "with these seeds the two searches pick different architectures
 #
 # Changing a setting can make an `assert` above fail: its message says what was expected for
 # the settings in this notebook.
-#
+
+# %% [markdown]
 # ## Review questions
 #
 # 1. What are the training, validation and test sets each used for?

@@ -35,9 +35,15 @@
 # skip costs only its own points (task 7 uses your functions of tasks 4–6).
 #
 # Rules: replace the lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your code; keep
-# the names and signatures of the functions; do not delete or edit the test cells; before you hand in,
-# run **Kernel → Restart Kernel and Run All Cells** and check that every test cell passes. The
-# whole notebook runs in well under a minute on a laptop CPU.
+# the names and signatures of the functions; do not delete or edit the test cells. The whole
+# notebook runs in well under a minute on a laptop CPU.
+#
+# **Before you hand in.** Run **Kernel → Restart Kernel and Run All Cells** and check that every
+# test cell passes. Then click **Validate** in JupyterLab's notebook toolbar, or run
+# `nngrade validate labs/classification-pytorch/classification-pytorch.ipynb` in a terminal: it runs
+# the notebook as the grader will and exits with an error when a test fails. Write the answer of
+# task 8 in the cell under its question: double-click that cell to edit it, then run it
+# (Shift+Enter) to show the text.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 # # Lab · Classification with TensorFlow / Keras
@@ -76,9 +82,15 @@
 # skip costs only its own points (task 7 uses your functions of tasks 4–6).
 #
 # Rules: replace the lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your code; keep
-# the names and signatures of the functions; do not delete or edit the test cells; before you hand in,
-# run **Kernel → Restart Kernel and Run All Cells** and check that every test cell passes. The
-# whole notebook runs in well under a minute on a laptop CPU.
+# the names and signatures of the functions; do not delete or edit the test cells. The whole
+# notebook runs in well under a minute on a laptop CPU.
+#
+# **Before you hand in.** Run **Kernel → Restart Kernel and Run All Cells** and check that every
+# test cell passes. Then click **Validate** in JupyterLab's notebook toolbar, or run
+# `nngrade validate labs/classification-tensorflow/classification-tensorflow.ipynb` in a terminal: it runs
+# the notebook as the grader will and exits with an error when a test fails. Write the answer of
+# task 8 in the cell under its question: double-click that cell to edit it, then run it
+# (Shift+Enter) to show the text.
 
 # %% [markdown] track="pytorch"
 # ## Setup
@@ -114,9 +126,8 @@ print("PyTorch", torch.__version__, "| device:", device)
 # Part A: 569 tumours, 30 measured features, label 0 = malignant, 1 = benign
 Xb, yb = mf.datasets.load_breast_cancer()
 Xb_train, Xb_test, yb_train, yb_test = mf.train_test_split(Xb, yb, test_size=0.25, seed=0)
-# Part B: 1797 digits of 8x8 pixels with values 0..16, scaled to [0, 1]; labels 0..9
-Xd, yd = mf.datasets.load_digits()
-Xd = Xd / 16.0
+# Part B: 5000 MNIST digits of 28x28 = 784 pixels in [0, 1] (shipped with minifw, no download); labels 0..9
+Xd, yd = mf.datasets.load_mnist_sample()
 Xd_train, Xd_test, yd_train, yd_test = mf.train_test_split(Xd, yd, test_size=0.25, seed=0)
 print("breast cancer:", Xb_train.shape, Xb_test.shape, "| digits:", Xd_train.shape, Xd_test.shape)
 
@@ -141,9 +152,8 @@ print("TensorFlow", tf.__version__, "| GPUs:", tf.config.list_physical_devices("
 # Part A: 569 tumours, 30 measured features, label 0 = malignant, 1 = benign
 Xb, yb = mf.datasets.load_breast_cancer()
 Xb_train, Xb_test, yb_train, yb_test = mf.train_test_split(Xb, yb, test_size=0.25, seed=0)
-# Part B: 1797 digits of 8x8 pixels with values 0..16, scaled to [0, 1]; labels 0..9
-Xd, yd = mf.datasets.load_digits()
-Xd = Xd / 16.0
+# Part B: 5000 MNIST digits of 28x28 = 784 pixels in [0, 1] (shipped with minifw, no download); labels 0..9
+Xd, yd = mf.datasets.load_mnist_sample()
 Xd_train, Xd_test, yd_train, yd_test = mf.train_test_split(Xd, yd, test_size=0.25, seed=0)
 print("breast cancer:", Xb_train.shape, Xb_test.shape, "| digits:", Xd_train.shape, Xd_test.shape)
 
@@ -631,12 +641,14 @@ assert binary_acc > 0.92, "below 92 %: check tasks 1-3"
 # %% [markdown]
 # ## Part B · Digits: softmax regression and a multi-layer network
 #
-# Each digit is an 8×8 image, flattened into 64 pixel values in $[0, 1]$; the label is 0..9.
+# Each digit is a 28×28 image of MNIST, flattened row after row into 784 pixel values in $[0, 1]$;
+# the label is 0..9. The course ships 5000 of them (500 per digit); 3750 are for training here,
+# 1250 for testing.
 
 # %%
 fig, axes = plt.subplots(1, 10, figsize=(10, 1.4))
 for digit, ax in enumerate(axes):
-    ax.imshow(Xd_train[yd_train == digit][0].reshape(8, 8), cmap="gray_r")
+    ax.imshow(Xd_train[yd_train == digit][0].reshape(28, 28), cmap="gray_r")
     ax.set_title(str(digit))
     ax.axis("off")
 plt.show()
@@ -700,16 +712,16 @@ def make_softmax_regression(n_features, n_classes, seed=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax_regression", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
-model, loss_fn = make_softmax_regression(64, 10, seed=0)
+model, loss_fn = make_softmax_regression(784, 10, seed=0)
 assert isinstance(model, nn.Module), "model must be an nn.Module"
 assert isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)), \
     f"train a multiclass classifier with CrossEntropyLoss (or NLLLoss), got {type(loss_fn).__name__}"
 _linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
 assert len(_linears) == 1, f"softmax regression has one nn.Linear, found {len(_linears)}"
-assert (_linears[0].in_features, _linears[0].out_features) == (64, 10)
+assert (_linears[0].in_features, _linears[0].out_features) == (784, 10)
 with torch.no_grad():
-    _out = model(torch.zeros(5, 64, device=next(model.parameters()).device))
-assert tuple(_out.shape) == (5, 10), f"the model must map (n, 64) to (n, 10), got {tuple(_out.shape)}"
+    _out = model(torch.zeros(5, 784, device=next(model.parameters()).device))
+assert tuple(_out.shape) == (5, 10), f"the model must map (n, 784) to (n, 10), got {tuple(_out.shape)}"
 ### BEGIN HIDDEN TESTS
 _model, _loss = make_softmax_regression(12, 4, seed=2)
 (_layer,) = [m for m in _model.modules() if isinstance(m, nn.Linear)]
@@ -737,15 +749,15 @@ assert all(torch.equal(p.cpu(), q.cpu()) for p, q in zip(_m1.parameters(), _m2.p
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_softmax_regression", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
-model, loss_fn = make_softmax_regression(64, 10, seed=0)
+model, loss_fn = make_softmax_regression(784, 10, seed=0)
 assert isinstance(model, keras.Model), "model must be a Keras model"
 assert isinstance(loss_fn, keras.losses.SparseCategoricalCrossentropy), \
     f"integer labels: train with SparseCategoricalCrossentropy, got {type(loss_fn).__name__}"
 _dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 assert len(_dense) == 1, f"softmax regression has one Dense layer, found {len(_dense)}"
-assert tuple(_dense[0].kernel.shape) == (64, 10)
-_out = keras.ops.convert_to_numpy(model(np.zeros((5, 64), dtype=np.float32)))
-assert _out.shape == (5, 10), f"the model must map (n, 64) to (n, 10), got {_out.shape}"
+assert tuple(_dense[0].kernel.shape) == (784, 10)
+_out = keras.ops.convert_to_numpy(model(np.zeros((5, 784), dtype=np.float32)))
+assert _out.shape == (5, 10), f"the model must map (n, 784) to (n, 10), got {_out.shape}"
 ### BEGIN HIDDEN TESTS
 _model, _loss = make_softmax_regression(12, 4, seed=2)
 (_layer,) = [layer for layer in _model.layers if isinstance(layer, keras.layers.Dense)]
@@ -802,7 +814,7 @@ def make_mlp(n_features, n_classes, hidden=(128,), seed=0):
 
     Call torch.manual_seed(seed) first. Returns (model, loss_fn) like make_softmax_regression:
     the model maps (n, n_features) to (n, n_classes), loss_fn takes int64 labels (n,).
-    E.g. make_mlp(64, 10, hidden=(32, 16)) has the layers 64 -> 32 -> 16 -> 10.
+    E.g. make_mlp(784, 10, hidden=(32, 16)) has the layers 784 -> 32 -> 16 -> 10.
     """
     ### BEGIN SOLUTION
     torch.manual_seed(seed)
@@ -822,7 +834,7 @@ def make_mlp(n_features, n_classes, hidden=(128,), seed=0):
     Call keras.utils.set_random_seed(seed) first. Returns (model, loss_fn) like
     make_softmax_regression: a keras.Sequential starting with keras.Input((n_features,)) that maps
     (n, n_features) to (n, n_classes), and a SparseCategoricalCrossentropy that fits its output.
-    E.g. make_mlp(64, 10, hidden=(32, 16)) has the layers 64 -> 32 -> 16 -> 10.
+    E.g. make_mlp(784, 10, hidden=(32, 16)) has the layers 784 -> 32 -> 16 -> 10.
     """
     ### BEGIN SOLUTION
     keras.utils.set_random_seed(seed)
@@ -834,15 +846,15 @@ def make_mlp(n_features, n_classes, hidden=(128,), seed=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
-model, loss_fn = make_mlp(64, 10, seed=0)
+model, loss_fn = make_mlp(784, 10, seed=0)
 assert isinstance(model, nn.Module), "model must be an nn.Module"
 assert isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)), \
     f"train a multiclass classifier with CrossEntropyLoss (or NLLLoss), got {type(loss_fn).__name__}"
 _shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
-assert _shapes == [(64, 128), (128, 10)], f"expected the layers 64 -> 128 -> 10, got {_shapes}"
+assert _shapes == [(784, 128), (128, 10)], f"expected the layers 784 -> 128 -> 10, got {_shapes}"
 with torch.no_grad():
-    _out = model(torch.zeros(5, 64, device=next(model.parameters()).device))
-assert tuple(_out.shape) == (5, 10), f"the model must map (n, 64) to (n, 10), got {tuple(_out.shape)}"
+    _out = model(torch.zeros(5, 784, device=next(model.parameters()).device))
+assert tuple(_out.shape) == (5, 10), f"the model must map (n, 784) to (n, 10), got {tuple(_out.shape)}"
 ### BEGIN HIDDEN TESTS
 _model, _loss = make_mlp(12, 4, hidden=(16, 8), seed=4)
 _shapes = [(m.in_features, m.out_features) for m in _model.modules() if isinstance(m, nn.Linear)]
@@ -870,14 +882,14 @@ assert all(torch.equal(p.cpu(), q.cpu()) for p, q in zip(_m1.parameters(), _m2.p
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
-model, loss_fn = make_mlp(64, 10, seed=0)
+model, loss_fn = make_mlp(784, 10, seed=0)
 assert isinstance(model, keras.Model), "model must be a Keras model"
 assert isinstance(loss_fn, keras.losses.SparseCategoricalCrossentropy), \
     f"integer labels: train with SparseCategoricalCrossentropy, got {type(loss_fn).__name__}"
 _shapes = [tuple(layer.kernel.shape) for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-assert _shapes == [(64, 128), (128, 10)], f"expected the layers 64 -> 128 -> 10, got {_shapes}"
-_out = keras.ops.convert_to_numpy(model(np.zeros((5, 64), dtype=np.float32)))
-assert _out.shape == (5, 10), f"the model must map (n, 64) to (n, 10), got {_out.shape}"
+assert _shapes == [(784, 128), (128, 10)], f"expected the layers 784 -> 128 -> 10, got {_shapes}"
+_out = keras.ops.convert_to_numpy(model(np.zeros((5, 784), dtype=np.float32)))
+assert _out.shape == (5, 10), f"the model must map (n, 784) to (n, 10), got {_out.shape}"
 ### BEGIN HIDDEN TESTS
 _model, _loss = make_mlp(12, 4, hidden=(16, 8), seed=4)
 _shapes = [tuple(layer.kernel.shape) for layer in _model.layers if isinstance(layer, keras.layers.Dense)]
@@ -995,7 +1007,7 @@ def predict_classes(model, X):
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_classifier", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 torch.manual_seed(0)
-_model = nn.Linear(64, 10)
+_model = nn.Linear(784, 10)
 _losses = train_classifier(_model, nn.CrossEntropyLoss(), Xd_train[:200], yd_train[:200],
                            epochs=3, lr=0.01, batch_size=32, seed=0)
 _losses = np.asarray(_losses, dtype=np.float64)
@@ -1004,20 +1016,21 @@ assert np.all(np.isfinite(_losses)) and _losses[-1] < _losses[0], f"the loss sho
 ### BEGIN HIDDEN TESTS
 _Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
 torch.manual_seed(1)
-_model = nn.Linear(64, 10)
-_losses = train_classifier(_model, nn.CrossEntropyLoss(), _Xa, _ya, epochs=10, lr=0.01, batch_size=32, seed=1)
-assert len(_losses) == 10 and _losses[-1] < 0.4, f"the training loss should fall below 0.4, got {_losses}"
+_model = nn.Linear(784, 10)
+_losses = train_classifier(_model, nn.CrossEntropyLoss(), _Xa, _ya, epochs=5, lr=0.01, batch_size=32, seed=1)
+print("training losses on a hidden split:", np.round(_losses, 3))
+assert len(_losses) == 5 and _losses[-1] < 0.5, f"the training loss should fall below 0.5, got {_losses}"
 _model.eval()
 with torch.no_grad():
     _z = _model(torch.as_tensor(_Xh, device=next(_model.parameters()).device))
 _acc = float(np.mean(_z.argmax(dim=1).cpu().numpy() == _yh))
 print(f"held-out accuracy on a hidden split: {_acc:.3f}")
-assert _acc >= 0.90, f"expected at least 90 % held-out accuracy, got {_acc:.3f}"
+assert _acc >= 0.87, f"expected at least 87 % held-out accuracy, got {_acc:.3f}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_classifier", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 keras.utils.set_random_seed(0)
-_model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+_model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
 _losses = train_classifier(_model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                            Xd_train[:200], yd_train[:200], epochs=3, lr=0.01, batch_size=32, seed=0)
 _losses = np.asarray(_losses, dtype=np.float64)
@@ -1026,14 +1039,15 @@ assert np.all(np.isfinite(_losses)) and _losses[-1] < _losses[0], f"the loss sho
 ### BEGIN HIDDEN TESTS
 _Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
 keras.utils.set_random_seed(1)
-_model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+_model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
 _losses = train_classifier(_model, keras.losses.SparseCategoricalCrossentropy(from_logits=True), _Xa, _ya,
-                           epochs=10, lr=0.01, batch_size=32, seed=1)
-assert len(_losses) == 10 and _losses[-1] < 0.4, f"the training loss should fall below 0.4, got {_losses}"
+                           epochs=5, lr=0.01, batch_size=32, seed=1)
+print("training losses on a hidden split:", np.round(_losses, 3))
+assert len(_losses) == 5 and _losses[-1] < 0.5, f"the training loss should fall below 0.5, got {_losses}"
 _z = keras.ops.convert_to_numpy(_model(_Xh, training=False))
 _acc = float(np.mean(_z.argmax(axis=1) == _yh))
 print(f"held-out accuracy on a hidden split: {_acc:.3f}")
-assert _acc >= 0.90, f"expected at least 90 % held-out accuracy, got {_acc:.3f}"
+assert _acc >= 0.87, f"expected at least 87 % held-out accuracy, got {_acc:.3f}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_predict_classes", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false} track="pytorch"
@@ -1075,8 +1089,8 @@ assert np.array_equal(predict_classes(_model, _X), _expected), "predict the arg-
 # Put tasks 4–6 together: build softmax regression and the MLP (default `hidden`) with the same
 # seed, train each with `train_classifier` (your defaults for `lr` and `batch_size`), and
 # measure their accuracy on the test split. The test runs your function on a split you do not
-# see and expects at least 90 % for softmax regression, at least 92 % for the MLP, and a lower
-# final training loss for the MLP.
+# see, for 10 epochs, and expects at least 87 % for softmax regression, at least 90 % for the MLP,
+# and a lower final training loss for the MLP.
 
 # %% nbgrader={"grade": false, "grade_id": "compare_models", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def compare_models(X_train, y_train, X_test, y_test, epochs=10, seed=0):
@@ -1109,17 +1123,17 @@ for _name, _r in _res.items():
 ### BEGIN HIDDEN TESTS
 _Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
 _res = compare_models(_Xa, _ya, _Xh, _yh, epochs=10, seed=1)
-print({name: round(float(r["accuracy"]), 3) for name, r in _res.items()})
-assert _res["softmax"]["accuracy"] >= 0.90, f"softmax regression: expected >= 0.90, got {_res['softmax']['accuracy']:.3f}"
-assert _res["mlp"]["accuracy"] >= 0.92, f"MLP: expected >= 0.92, got {_res['mlp']['accuracy']:.3f}"
+print({name: (round(float(r["accuracy"]), 3), round(float(r["losses"][-1]), 4)) for name, r in _res.items()})
+assert _res["softmax"]["accuracy"] >= 0.87, f"softmax regression: expected >= 0.87, got {_res['softmax']['accuracy']:.3f}"
+assert _res["mlp"]["accuracy"] >= 0.90, f"MLP: expected >= 0.90, got {_res['mlp']['accuracy']:.3f}"
 assert _res["mlp"]["losses"][-1] < _res["softmax"]["losses"][-1], "the MLP should fit the training data better"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now run the comparison on the digits split of this notebook (no points). The left plot shows
-# the training loss of both models (log scale), the right one their test accuracy. With correct
-# functions both models pass 90 %, the MLP ends with a lower training loss, and the two accuracies
-# are less than 5 points apart; the cell checks all three.
+# Now run the comparison on the digits split of this notebook (no points), for 10 epochs. The left
+# plot shows the training loss of both models (log scale), the right one their test accuracy.
+# With correct functions softmax regression passes 87 % and the MLP 90 %, and the MLP ends with a
+# lower training loss and a higher test accuracy; the cell checks all of it.
 
 # %%
 results = compare_models(Xd_train, yd_train, Xd_test, yd_test, epochs=10, seed=0)
@@ -1139,9 +1153,9 @@ ax_acc.set_ylabel("test accuracy")
 plt.tight_layout()
 plt.show()
 acc_softmax, acc_mlp = results["softmax"]["accuracy"], results["mlp"]["accuracy"]
-assert acc_softmax > 0.90 and acc_mlp > 0.90, "an accuracy is below 90 %: check tasks 4-7"
+assert acc_softmax > 0.87 and acc_mlp > 0.90, "an accuracy is below 87 % / 90 %: check tasks 4-7"
 assert results["mlp"]["losses"][-1] < results["softmax"]["losses"][-1], "the MLP should fit the training data better"
-assert abs(acc_mlp - acc_softmax) < 0.05
+assert acc_mlp > acc_softmax, "the MLP should also be more accurate on these 28x28 images: check tasks 5-7"
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question_layers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Written answer
@@ -1156,20 +1170,20 @@ assert abs(acc_mlp - acc_softmax) < 0.05
 #    layer cannot.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_layers", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
-# *Reference answer (for the grader; students write their own).* Both models classify the test
-# digits well (above 90 %); the MLP's final training loss is lower than that of softmax regression
-# (several times lower in the reference run), so it fits the training data much better, but the
-# two test accuracies are less than 5 points apart (in some runs the MLP is not better at all).
-# A hidden layer with a non-linear activation lets the network combine pixels into its own
-# features (strokes, loops) and draw non-linear boundaries between classes; without the
-# activation, stacked linear layers are still one linear map. More layers therefore help when the classes are **not linearly separable** in
-# the given inputs (e.g. XOR-like or curved boundaries, raw pixels of larger images) and there is
-# **enough data** to learn the extra parameters. They do not help when a linear boundary already
-# separates the classes well, as in Part A, where one layer on standardized features passes 92 %,
-# or for 8×8 digits, where 64 pixels are almost linearly separable: the extra capacity then mostly
-# fits the training set more closely, and with little data it overfits (training loss keeps
-# falling while held-out accuracy stalls); more layers also cost training time and need
-# regularization and validation to pay off.
+# *Reference answer (for the grader; students write their own).* In the reference runs softmax
+# regression reaches about 0.90 test accuracy and the MLP about 0.93, and the MLP ends with the
+# lower training loss: on 28×28 digits the hidden layer both fits the training images better and
+# is more accurate on new ones (by 3 to 4 points here; the exact numbers move with the seed and
+# the framework). A hidden layer with a non-linear activation lets the network combine pixels
+# into its own features (strokes, loops) and draw non-linear boundaries between classes; without
+# the activation, stacked linear layers are still one linear map. More layers therefore help when
+# the classes are **not linearly separable** in the given inputs (raw pixels: one linear score
+# per digit cannot cover all the ways people write it) and there is **enough data** to learn the
+# extra parameters (3750 images for about 100 000 weights here). They do not help when a linear
+# boundary already separates the classes well, as in Part A, where one layer on standardized
+# features passes 92 %: the extra capacity then mostly fits the training set more closely, and
+# with little data it overfits (training loss keeps falling while held-out accuracy stalls); more
+# layers also cost training time and need regularization and validation to pay off.
 
 # %% [markdown] track="pytorch"
 # ## Try it
@@ -1181,7 +1195,7 @@ assert abs(acc_mlp - acc_softmax) < 0.05
 # 2. Make the binary model end with `nn.Sigmoid()` while keeping `nn.BCEWithLogitsLoss()`. Does it
 #    still train? What does the loss see?
 # 3. Call `compare_models` on only the first 150 training digits. Which model loses more accuracy?
-# 4. Try `make_mlp(64, 10, hidden=(16,))` and `hidden=(256, 128)`: how do the training loss and
+# 4. Try `make_mlp(784, 10, hidden=(16,))` and `hidden=(256, 128)`: how do the training loss and
 #    the test accuracy change?
 #
 # Next: the same lab in Keras is `classification-tensorflow`; the lab `overfitting-pytorch` takes
@@ -1198,9 +1212,33 @@ assert abs(acc_mlp - acc_softmax) < 0.05
 # 2. Give the binary model a sigmoid output (`Dense(1, activation="sigmoid")`) while keeping
 #    `from_logits=True`. Does it still train? What does the loss see?
 # 3. Call `compare_models` on only the first 150 training digits. Which model loses more accuracy?
-# 4. Try `make_mlp(64, 10, hidden=(16,))` and `hidden=(256, 128)`: how do the training loss and
+# 4. Try `make_mlp(784, 10, hidden=(16,))` and `hidden=(256, 128)`: how do the training loss and
 #    the test accuracy change?
 #
 # Next: the same lab in PyTorch is `classification-pytorch`; the lab `overfitting-tensorflow` takes
 # up question 3. The lesson `lessons/02-frameworks/02-training-by-hand-tensorflow.ipynb` covers the
 # training loop in more depth.
+
+# %% [markdown]
+# ## Review questions
+# 1. Why must `standardize` use the mean and standard deviation of the training split only?
+#    <details><summary>Answer</summary>The test split stands for new data that the model has not
+#    seen; statistics that include it leak information about it into training and make the test
+#    accuracy optimistic.</details>
+# 2. Which output and loss go together for a binary classifier in PyTorch and in Keras?
+#    <details><summary>Answer</summary>Logits with `BCEWithLogitsLoss` (Keras: `Dense(1)` with
+#    `BinaryCrossentropy(from_logits=True)`), or a sigmoid output with `BCELoss` (Keras:
+#    `Dense(1, activation="sigmoid")` with `BinaryCrossentropy()`). A sigmoid before a loss that
+#    expects logits applies it twice.</details>
+# 3. How many parameters do softmax regression and `make_mlp(784, 10)` have on 28×28 images?
+#    <details><summary>Answer</summary>$785 \cdot 10 = 7\,850$, and
+#    $785 \cdot 128 + 129 \cdot 10 = 101\,770$.</details>
+# 4. Why is a stack of `Linear` layers without activations no better than one `Linear` layer?
+#    <details><summary>Answer</summary>A product of linear maps is a linear map: $W_2(W_1 x + b_1) + b_2
+#    = (W_2 W_1) x + (W_2 b_1 + b_2)$. Only a non-linear activation between them adds what one
+#    layer cannot represent.</details>
+# 5. The MLP reaches a much lower training loss than softmax regression, but only a few points
+#    more test accuracy. What does that tell you?
+#    <details><summary>Answer</summary>Much of the MLP's extra capacity goes into fitting the
+#    training images more closely (overfitting), not into new images; a lower training loss is
+#    not the goal, the held-out accuracy is.</details>
