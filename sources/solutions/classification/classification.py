@@ -38,6 +38,11 @@
 # the names and signatures of the functions; do not delete or edit the test cells; before you hand in,
 # run **Kernel → Restart Kernel and Run All Cells** and check that every test cell passes. The
 # whole notebook runs in well under a minute on a laptop CPU.
+#
+# **Before you hand in.** Save the notebook and click **Validate** on the notebook's toolbar: it
+# runs the whole lab on a fresh kernel and lists every cell that fails. Without JupyterLab:
+# `nngrade validate labs/classification-pytorch/classification-pytorch.ipynb`. A written answer: double-click its
+# cell to edit it, Shift+Enter to show it.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 # # Lab · Classification with TensorFlow / Keras
@@ -79,6 +84,11 @@
 # the names and signatures of the functions; do not delete or edit the test cells; before you hand in,
 # run **Kernel → Restart Kernel and Run All Cells** and check that every test cell passes. The
 # whole notebook runs in well under a minute on a laptop CPU.
+#
+# **Before you hand in.** Save the notebook and click **Validate** on the notebook's toolbar: it
+# runs the whole lab on a fresh kernel and lists every cell that fails. Without JupyterLab:
+# `nngrade validate labs/classification-tensorflow/classification-tensorflow.ipynb`. A written answer: double-click its
+# cell to edit it, Shift+Enter to show it.
 
 # %% [markdown] track="pytorch"
 # ## Setup

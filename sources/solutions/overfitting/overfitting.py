@@ -30,12 +30,17 @@
 # | 10 · Written answer | what each technique does | 3 (graded by hand) |
 # | **total** | | **25** (20 autograded + 5 by hand) |
 #
-# **Rules.** Write your code where it says `YOUR CODE HERE` (delete the `raise NotImplementedError()`).
+# **Rules.** Write your code where it says `YOUR CODE HERE` (replace the `raise NotImplementedError(...)` line).
 # Do not rename the functions or change their arguments: the grader calls them by name. Each test
 # cell shows some of its tests; more tests, on data you do not see, run when the lab is graded.
 # Tasks 6, 8 and 9 train networks made by your `build_mlp` and `l2_penalty`, so do tasks 4 and 5 first.
 # Before you submit, run **Kernel → Restart Kernel and Run All Cells** and check that no cell
 # fails. The whole notebook runs in well under a minute on a laptop.
+#
+# **Before you hand in.** Save the notebook and click **Validate** on the notebook's toolbar: it
+# runs the whole lab on a fresh kernel and lists every cell that fails. Without JupyterLab:
+# `nngrade validate labs/overfitting-pytorch/overfitting-pytorch.ipynb`. A written answer: double-click its
+# cell to edit it, Shift+Enter to show it.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 # # Lab · Overfitting and regularization (TensorFlow)
@@ -69,12 +74,17 @@
 # | 10 · Written answer | what each technique does | 3 (graded by hand) |
 # | **total** | | **25** (20 autograded + 5 by hand) |
 #
-# **Rules.** Write your code where it says `YOUR CODE HERE` (delete the `raise NotImplementedError()`).
+# **Rules.** Write your code where it says `YOUR CODE HERE` (replace the `raise NotImplementedError(...)` line).
 # Do not rename the functions or change their arguments: the grader calls them by name. Each test
 # cell shows some of its tests; more tests, on data you do not see, run when the lab is graded.
 # Tasks 6, 8 and 9 train networks made by your `build_mlp` and `l2_penalty`, so do tasks 4 and 5 first.
 # Before you submit, run **Kernel → Restart Kernel and Run All Cells** and check that no cell
 # fails. The whole notebook runs in well under a minute on a laptop.
+#
+# **Before you hand in.** Save the notebook and click **Validate** on the notebook's toolbar: it
+# runs the whole lab on a fresh kernel and lists every cell that fails. Without JupyterLab:
+# `nngrade validate labs/overfitting-tensorflow/overfitting-tensorflow.ipynb`. A written answer: double-click its
+# cell to edit it, Shift+Enter to show it.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 import copy
