@@ -146,9 +146,9 @@ def instructor_lab(tmp_path: Path) -> Iterator[Lab]:
 
 def _open_notebook(page, name: str):
     """Wait until the notebook tab `name` is current and its kernel has started; returns its panel."""
-    tab = page.locator(".jp-mod-current.lm-TabBar-tab", has_text=name).first
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current", has_text=name).first
     tab.wait_for()
-    panel = page.locator(".jp-NotebookPanel:visible")
+    panel = page.locator(f'.jp-NotebookPanel[id="{tab.get_attribute("data-id")}"]')
     panel.locator(".jp-Notebook-cell").first.wait_for()
     panel.locator("[data-jp-item-name=kernelName]", has_text="Python 3 (nn-course)").wait_for()
     page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\| Idle")).first.wait_for()
@@ -170,26 +170,32 @@ def _saved(notebook: Path, *others: Path, after: int) -> bytes:
 
 
 def _is_dirty(page) -> bool:
-    return "jp-mod-dirty" in (page.locator(".jp-mod-current.lm-TabBar-tab").first.get_attribute("class") or "")
+    return "jp-mod-dirty" in (page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current").first.get_attribute("class") or "")
 
 
 def _run_all(page, panel) -> None:
-    """Run → Run All Cells, then wait until the last code cell ran or a cell failed."""
+    """Run → Run All Cells, then wait until the kernel is idle after the last code cell or a failed cell."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     page.wait_for_function(
         """({panel, stderr, error}) => {
             const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
             const failed = [...panel.querySelectorAll(stderr)].some(o => new RegExp(error, 'm').test(o.textContent));
-            const running = prompts.some(p => p.includes('*'));
-            return /\\[\\d+\\]/.test(prompts[prompts.length - 1]) || (failed && !running);
+            const status = panel.querySelector('[data-jp-item-name=executionProgress]');
+            const idle = status !== null && status.textContent.includes('Idle');
+            return idle && (/\\[\\d+\\]/.test(prompts[prompts.length - 1]) || failed);
         }""",
         arg={"panel": panel.element_handle(), "stderr": STDERR, "error": ERROR.pattern}, timeout=SLOW)
 
 
 def _errors(panel) -> list[str]:
     """The error outputs: JupyterLab renders them as stderr, told apart from warnings by the traceback."""
-    return [text for text in panel.locator(STDERR).all_inner_texts() if ERROR.search(text)]
+    return [text for text in _texts(panel.locator(STDERR)) if ERROR.search(text)]
+
+
+def _texts(locator) -> list[str]:
+    """textContent, not innerText: JupyterLab skips rendering cells out of view, and their innerText is empty."""
+    return locator.evaluate_all("elements => elements.map(e => e.textContent)")
 
 
 def test_student_lab_opens_setup_check_clean_and_runs_it(student_lab: Lab, page) -> None:
@@ -232,7 +238,7 @@ def test_student_lab_opens_setup_check_clean_and_runs_it(student_lab: Lab, page)
     bar.first.wait_for(timeout=30_000)
     label = bar.first.inner_text().replace("\u2007", " ")  # tqdm pads with figure spaces
     assert "fit: 100%" in label and "30/30" in label, label
-    outputs = "\n".join(panel.locator(".jp-OutputArea-output").all_inner_texts())
+    outputs = "\n".join(_texts(panel.locator(".jp-OutputArea-output")))
     for broken in ["IProgress not found", "Error displaying widget", "Loading widget..."]:
         assert broken not in outputs, f"the widgets do not render: {broken!r} in the outputs"
     bar.first.scroll_into_view_if_needed()
