@@ -212,6 +212,8 @@ def test_student_lab_opens_setup_check_clean_and_runs_it(student_lab: Lab, page)
     sidebars = page.locator(".jp-SideBar .lm-TabBar-tab").evaluate_all("tabs => tabs.map(t => t.title)")
     assert not [t for t in sidebars if "Assignment" in t], sidebars
     assert panel.get_by_role("button", name="Validate").is_visible()
+    # Long code lines wrap (jupyter/course) instead of running off the window.
+    assert panel.locator(".jp-CodeCell .cm-content.cm-lineWrapping").count() > 0, "code cells do not wrap lines"
 
     # Opening does not change the notebook: JupyterLab rewrites the kernelspec and language_info
     # when the kernel starts; give it time to do so, then check that nothing changed.
