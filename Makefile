@@ -15,7 +15,7 @@ LAB_ARGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test install lock clean-venv
+.PHONY: lab lab-instructor test install lock clean-venv
 
 install: $(STAMP)
 
@@ -26,8 +26,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nn-course)" >/dev/null
 	@touch $(STAMP)
 
+# JupyterLab reads the course's settings from jupyter/ (JUPYTER_CONFIG_PATH, ahead of the user's
+# own): jupyter/course for everyone (long code lines wrap); jupyter/student opens the setup check
+# and hides nbgrader's instructor tools (Validate stays). Instructors: `make lab-instructor`.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS) lessons/00-setup-check.ipynb
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter/student:$(CURDIR)/jupyter/course" $(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
+
+lab-instructor: $(STAMP)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter/course" $(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)

@@ -46,3 +46,10 @@ c.OverwriteCells.add_missing_cells = True
 # Defaults for a plain `nbgrader autograde`; `nngrade autograde` sets its own limits.
 c.Execute.timeout = 120
 c.LimitOutput.max_lines = 1000
+
+# What `nngrade generate` puts in place of a solution: a stub that says what to do when it runs,
+# and written-answer cells that say how to edit them (a student sees the rendered markdown).
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your code, then run the cell.")'
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE *(double-click this cell to edit it; Shift+Enter shows it formatted)*"

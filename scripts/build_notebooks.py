@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,22 @@ SOURCES = ROOT / "sources"
 FOLDERS = ("lessons", "solutions")  # notebooks under these need a source; labs/ comes from `nngrade generate`
 TRACKS = ("pytorch", "tensorflow")
 FORMAT = "py:percent"
-KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
-LANGUAGE_INFO = {"name": "python"}
+# The metadata JupyterLab writes when it opens a notebook, so that opening and saving one changes
+# nothing: the kernel `make install` registers (`ipykernel install --name python3 --display-name
+# "Python 3 (nn-course)"`) and the language_info its kernel reports. `version` is the Python patch
+# version of the course's reference environment (CI): on another 3.11.x, JupyterLab writes that one
+# line anew (tests/test_notebook_metadata.py, tests/test_browser.py).
+PYTHON_VERSION = "3.11.7"
+KERNELSPEC = {"display_name": "Python 3 (nn-course)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+    "version": PYTHON_VERSION,
+}
 WRITE_FILTERS = {"notebook_metadata_filter": "-all", "cell_metadata_filter": "all"}
 
 
@@ -93,6 +108,12 @@ def digest(cells: list) -> str:
     return hashlib.sha256(json.dumps(content(cells)).encode()).hexdigest()[:16]
 
 
+def paired_metadata() -> dict[str, str]:
+    """The `jupytext` metadata of a paired notebook once saved in JupyterLab: jupytext.toml's filters."""
+    config = tomllib.loads((ROOT / "jupytext.toml").read_text(encoding="utf-8"))
+    return {key: config[key] for key in ("cell_metadata_filter", "notebook_metadata_filter")}
+
+
 def render(target: Target) -> nbformat.NotebookNode:
     """The notebook a target's source builds: no outputs, no execution counts, stable cell ids."""
     nb = read_source(target.source)
@@ -109,6 +130,8 @@ def render(target: Target) -> nbformat.NotebookNode:
     }
     if target.track:  # not paired by jupytext.toml: the twin source is not this notebook's alone
         nb.metadata["jupytext"] = {"formats": "ipynb"}
+    else:  # paired: Jupytext writes its filters into the notebook when JupyterLab saves it
+        nb.metadata["jupytext"] = paired_metadata()
     return nb
 
 

@@ -25,12 +25,17 @@
 # | 7 · Train an MLP on digits | the training step inside `train_mlp` | 4 |
 # | **total** | | **19** (16 autograded + 3 by hand) |
 #
-# **Rules.** Write your code between the lines where it says `YOUR CODE HERE` (delete the
-# `raise NotImplementedError()`). Do not rename the functions or change their arguments: the
+# **Rules.** Write your code between the lines where it says `YOUR CODE HERE` (replace the
+# `raise NotImplementedError(...)` line). Do not rename the functions or change their arguments: the
 # grader calls them by name. Each test cell shows some of its tests; more tests, on data you do
 # not see, run when the lab is graded. Use numpy only (you may read `minifw`'s code, but do not
 # call `minifw` layers, losses or optimizers inside your functions). Before you submit, run
 # **Kernel → Restart Kernel and Run All Cells** and check that no cell fails.
+#
+# **Before you hand in.** Save the notebook and click **Validate** on the notebook's toolbar: it
+# runs the whole lab on a fresh kernel and lists every cell that fails. Without JupyterLab:
+# `nngrade validate labs/backprop-minifw/backprop-minifw.ipynb`. A written answer: double-click its
+# cell to edit it, Shift+Enter to show it.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt

@@ -30,7 +30,7 @@
 # | 10 · Written answer | what each technique does | 3 (graded by hand) |
 # | **total** | | **25** (20 autograded + 5 by hand) |
 #
-# **Rules.** Write your code where it says `YOUR CODE HERE` (delete the `raise NotImplementedError()`).
+# **Rules.** Write your code where it says `YOUR CODE HERE` (replace the `raise NotImplementedError(...)` line).
 # Do not rename the functions or change their arguments: the grader calls them by name. Each test
 # cell shows some of its tests; more tests, on data you do not see, run when the lab is graded.
 # Tasks 6, 8 and 9 train networks made by your `build_mlp` and `l2_penalty`, so do tasks 4 and 5 first.
@@ -75,7 +75,7 @@
 # | 10 · Written answer | what each technique does | 3 (graded by hand) |
 # | **total** | | **25** (20 autograded + 5 by hand) |
 #
-# **Rules.** Write your code where it says `YOUR CODE HERE` (delete the `raise NotImplementedError()`).
+# **Rules.** Write your code where it says `YOUR CODE HERE` (replace the `raise NotImplementedError(...)` line).
 # Do not rename the functions or change their arguments: the grader calls them by name. Each test
 # cell shows some of its tests; more tests, on data you do not see, run when the lab is graded.
 # Tasks 6, 8 and 9 train networks made by your `build_mlp` and `l2_penalty`, so do tasks 4 and 5 first.
