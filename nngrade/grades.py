@@ -33,6 +33,16 @@ def read_grades(db_url: str, lab: str, student: str) -> dict[str, Any]:
         return {"timestamp": timestamp, "notebooks": notebooks}
 
 
+def with_scores(grades: dict[str, Any], scores: dict[str, dict[str, float | None]]) -> dict[str, Any]:
+    """The grades with the automatic score of every cell replaced by nngrade's own
+    (nngrade.verdict: notebook -> grade_id -> score); a cell it has no score for gets none."""
+    for name, nb in grades["notebooks"].items():
+        ours = scores.get(name, {})
+        for grade_id, grade in nb["grades"].items():
+            grade["auto_score"] = ours.get(grade_id, 0.0 if grade["code"] else None)
+    return grades
+
+
 def autograded_points(grades: dict[str, Any]) -> tuple[float, float]:
     """(points, max points) of the autograded test cells."""
     got = total = 0.0
