@@ -18,6 +18,7 @@ written into the course at once (nngrade.results).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import site
 import subprocess
@@ -116,6 +117,28 @@ def empty_gradebook(course_db: Path, target: Path) -> None:
             gb.remove_student(student.id)
 
 
+def unwatched(root: Path, skipped: list[Path], packages: list[Path]) -> Callable[[Path], bool]:
+    """What the guard leaves alone: the given folders, the run-time output folders that exist
+    now outside solutions/ and labs/, .git's objects and logs (its index, refs, hooks and
+    config are watched), and the installed packages (the start-up files next to them, *.pth
+    and sitecustomize.py, are watched)."""
+    existing = set()
+    for folder, dirs, _ in os.walk(root):
+        here = Path(folder)
+        existing |= {here / d for d in dirs if d in SCRATCH_NAMES}
+        dirs[:] = [d for d in dirs if d not in SCRATCH_NAMES and d != ".git"
+                   and here / d not in skipped and not (here == root and d in RELEASED)]
+
+    def ignored(path: Path) -> bool:
+        if path in existing or (path in skipped and path not in packages):
+            return True
+        if path.parent == root / ".git":
+            return path.name in GIT_SKIPPED
+        return path.parent in packages and path.is_dir()
+
+    return ignored
+
+
 class Batch:
     """Grades the given (student, lab) pairs; see the module docstring."""
 
@@ -153,18 +176,8 @@ class Batch:
         root, tmp = self.course.root, self.tmp
         venv = Path(sys.prefix).resolve()
         packages = [Path(p).resolve() for p in site.getsitepackages() if Path(p).is_dir()]
-        existing = {p for p in root.rglob("*") if p.name in SCRATCH_NAMES and p.is_dir()
-                    and not any(root / r in p.parents for r in RELEASED)}
-
-        def ignored(path: Path) -> bool:
-            if path in existing or path == tmp or path == venv and venv not in packages:
-                return True
-            if path.parent == root / ".git":
-                return path.name in GIT_SKIPPED
-            # the venv's start-up files (*.pth, sitecustomize) are watched, not its packages
-            return path.parent in packages and path.is_dir()
-
-        self.guard = Guard([root, self.course.course_dir, *packages], ignored, tmp / "backup")
+        self.guard = Guard([root, self.course.course_dir, *packages],
+                           unwatched(root, [tmp, venv], packages), tmp / "backup")
         python_path = [Path(p) for p in sys.path if p and Path(p).is_dir()
                        and not any(Path(p).resolve() == h for h in (tmp,))]
         self.sandbox_paths = {

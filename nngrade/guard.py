@@ -40,9 +40,10 @@ class Guard:
     a private backup of every file in them."""
 
     def __init__(self, roots: list[Path], ignored: Callable[[Path], bool], backup: Path) -> None:
-        roots = [r.resolve() for r in roots if r.exists()]
-        self.roots = [r for r in roots if not any(o in r.parents for o in roots)]
+        roots = list(dict.fromkeys(r.resolve() for r in roots if r.exists()))
         self.ignored = ignored
+        # A root inside another is walked on its own only if the other's walk skips it.
+        self.roots = [r for r in roots if not any(o in r.parents and not self._skipped(o, r) for o in roots)]
         self.backup = backup
         self.taken = time.time()
         self.snapshot = self._scan(previous=None)
@@ -54,6 +55,10 @@ class Guard:
                 if _digest(copy) != entry.digest:
                     raise GuardError(f"expected a stable copy of {path} for the backup; "
                                      "it changed while being copied")
+
+    def _skipped(self, root: Path, path: Path) -> bool:
+        """Whether walking root skips path (it or a folder above it is ignored)."""
+        return any(self.ignored(p) for p in [path, *path.parents] if root in p.parents)
 
     def _backup_path(self, path: Path) -> Path:
         return self.backup / str(path).lstrip(os.sep)

@@ -33,18 +33,12 @@ def __nngrade_install(token, modules, classes, preload):
     import builtins, importlib, json, sys, threading, types
     ip = get_ipython()
     kernel = getattr(ip, "kernel", None)
-    plain = (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType,
-             types.WrapperDescriptorType, type)
-    try:
-        import numpy
-        plain += (numpy.ufunc,)
-    except ImportError:
-        pass
     skip = {"_", "__", "___", "_i", "_ii", "_iii", "_oh", "_dh", "In", "Out", "get_ipython",
             "display", "exit", "quit", "__IPYTHON__", "__builtins__"}
 
     def members(space):
-        return {k: v for k, v in list(space.items()) if k not in skip and isinstance(v, plain)}
+        return {k: v for k, v in list(space.items())
+                if k not in skip and callable(v) and not isinstance(v, types.ModuleType)}
 
     def load(name):
         try:

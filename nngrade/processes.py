@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,16 +15,26 @@ from typing import Callable
 
 import psutil
 
+_PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(option, value, 0, 0, 0)
 
 
 def become_subreaper() -> None:
     """Make orphaned descendants (daemons started by student code) our children on Linux,
     instead of init's, so that kill_descendants still finds them."""
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def die_with_parent() -> None:
+    """Be killed when the parent process ends (Linux), so that a killed batch leaves no
+    grader process running."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def kill_tree(pid: int) -> None:
@@ -61,6 +72,7 @@ class Forked:
             code = 70
             try:
                 os.setsid()
+                die_with_parent()
                 out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
                 os.dup2(out, 1)

@@ -83,6 +83,13 @@ class Sandbox:
     limits: Limits
     python: str = sys.executable
 
+    def _empty_file(self) -> Path:
+        """An empty file next to the ipc folder, bound over hidden files (such as a git
+        worktree's .git)."""
+        empty = self.ipc.parent / "empty"
+        empty.touch(mode=0o444, exist_ok=True)
+        return empty.resolve()
+
     def environment(self) -> dict[str, str]:
         """The kernel's whole environment: nothing of the instructor's (tokens, keys)."""
         threads = str(self.limits.threads)
@@ -126,7 +133,7 @@ class Sandbox:
             if path.is_dir():
                 cmd += ["--tmpfs", str(path), "--remount-ro", str(path)]
             else:
-                cmd += ["--ro-bind", "/dev/null", str(path)]
+                cmd += ["--ro-bind", str(self._empty_file()), str(path)]
         ipc = self.ipc.resolve()
         cmd += ["--bind", str(ipc), str(ipc), "--chdir", "/tmp", "--clearenv"]
         for key, value in self.environment().items():
