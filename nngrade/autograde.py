@@ -18,49 +18,39 @@ written into the course at once (nngrade.results).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import site
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import nbformat
 import psutil
-from nbgrader.api import Gradebook
-from sqlalchemy.exc import SAWarning
 
 from ._worker import main as worker_main
 from .course import CONFIG_FILE, Course, CourseError
 from .diagnose import changed_tests, diagnose, failure, tampered_files
-from .grades import autograded_points, read_grades, with_scores
+from .grades import autograded_points, empty_gradebook, read_grades, with_scores
 from .guard import Guard
-from .integrity import imported_packages, lab_definitions
+from .labinfo import lab_info
 from .limits import Limits
 from .processes import Forked, become_subreaper, kill_descendants, kill_tree
+from .protected import unwatched
 from .release import differences, generate_release
 from .results import Outcome, backup_gradebook, commit
 from .scratch import Scratch
 from .status import INVALID, TAMPERED, Record, worst
 from .submitted import invalid_reason, submission_digest
-from .verdict import definitions, notebook_scores
+from .verdict import notebook_scores
 
-# Folders of run-time output that lessons and tools write into the repository (git-ignored).
-# The guard skips those that exist when the batch starts, outside the folders that
-# `generate` copies to students; a new one anywhere is a change like any other.
-SCRATCH_NAMES = {".ipynb_checkpoints", ".pytest_cache", ".hypothesis", "lightning_logs", "logs", "runs"}
-RELEASED = ("solutions", "labs")
-# Inside .git, what a submission could change to reach a later commit or release.
-GIT_SKIPPED = {"objects", "logs", "lfs", "modules", "worktrees"}
 SKIP_SECONDS = 120  # grading without running the code (a fallback) must not take longer
-PACKAGES_PRELOADED = {"numpy", "torch"}  # imported by the probe before student code, if the lab does
 
 
 @dataclass
@@ -81,62 +71,6 @@ class Run:
     @property
     def lab(self) -> str:
         return self.scratch.lab
-
-
-@dataclass
-class LabInfo:
-    """What grading a lab needs from its release, taken once per batch."""
-
-    notebooks: list[str]
-    release: dict[str, nbformat.NotebookNode]
-    test_cells: list[str]
-    lab_code: str
-    preload: list[str]
-
-
-def lab_info(course: Course, release_dir: Path, lab: str) -> LabInfo:
-    names = course.notebooks(lab)
-    release = {n: nbformat.read(release_dir / lab / f"{n}.ipynb", as_version=4) for n in names}
-    tests, readonly = [], []
-    for nb in release.values():
-        tests += [d.grade_id for d in definitions(nb).values() if d.test]
-        readonly += [c.source for c in nb.cells if c.cell_type == "code"
-                     and c.metadata.get("nbgrader", {}).get("locked")
-                     and not c.metadata.get("nbgrader", {}).get("grade")]
-    code = lab_definitions(readonly)
-    return LabInfo(names, release, tests, code, sorted(imported_packages(code) & PACKAGES_PRELOADED))
-
-
-def empty_gradebook(course_db: Path, target: Path) -> None:
-    """A copy of the course gradebook without any student (the labs, their cells and due
-    dates stay): what a scratch course starts from."""
-    shutil.copyfile(course_db, target)
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{target}") as gb:
-        warnings.simplefilter("ignore", SAWarning)
-        for student in list(gb.students):
-            gb.remove_student(student.id)
-
-
-def unwatched(root: Path, skipped: list[Path], packages: list[Path]) -> Callable[[Path], bool]:
-    """What the guard leaves alone: the given folders, the run-time output folders that exist
-    now outside solutions/ and labs/, .git's objects and logs (its index, refs, hooks and
-    config are watched), and the installed packages (the start-up files next to them, *.pth
-    and sitecustomize.py, are watched)."""
-    existing = set()
-    for folder, dirs, _ in os.walk(root):
-        here = Path(folder)
-        existing |= {here / d for d in dirs if d in SCRATCH_NAMES}
-        dirs[:] = [d for d in dirs if d not in SCRATCH_NAMES and d != ".git"
-                   and here / d not in skipped and not (here == root and d in RELEASED)]
-
-    def ignored(path: Path) -> bool:
-        if path in existing or (path in skipped and path not in packages):
-            return True
-        if path.parent == root / ".git":
-            return path.name in GIT_SKIPPED
-        return path.parent in packages and path.is_dir()
-
-    return ignored
 
 
 class Batch:
@@ -411,7 +345,8 @@ def plan(course: Course, students: list[str] | None, labs: list[str] | None,
             f"expected submissions in {course.step('submitted')}/<student>/<lab>/ "
             f"for {'the students ' + ', '.join(students) if students else 'any student'} and "
             f"{', '.join(labs) or 'no lab'} (run `nngrade collect` first); found none")
-    todo, skipped = [], []
+    todo: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
     for student, lab in pairs:
         record = Record.load(course.step("status"), student, lab)
         same = (record is not None and course.step("autograded", student, lab).is_dir()

@@ -25,6 +25,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Integer, List, Unicode
 
 from .integrity import Probe
+from .sandbox import SandboxKernelManager
 
 NOT_RUN = "NotRun"
 KERNEL_DIED = "KernelDied"
@@ -224,8 +225,13 @@ class GuardedExecute(Execute):
         GuardedExecute.journal.append({"kind": kind, "cell": cell, **details})
 
     def _kernel_exit_code(self) -> int | None:
+        """The kernel's exit status (negative: killed by that signal). In the sandbox the
+        process is bwrap, which exits with 128 + the signal that killed the kernel."""
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
-        return None if process is None else process.poll()
+        code = None if process is None else process.poll()
+        if code is not None and 128 < code < 160 and isinstance(self.km, SandboxKernelManager):
+            return -(code - 128)
+        return code
 
     def _kill_kernel(self) -> None:
         try:

@@ -52,7 +52,7 @@ def kill_tree(pid: int) -> None:
     psutil.wait_procs(victims, timeout=5)
 
 
-def kill_descendants(keep: set[int] = frozenset()) -> None:
+def kill_descendants(keep: set[int] | frozenset[int] = frozenset()) -> None:
     """Kill every child process (and its descendants) whose pid is not in keep."""
     for child in psutil.Process().children():
         if child.pid not in keep:
@@ -102,6 +102,7 @@ class Forked:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
             time.sleep(0.05)
+        assert self.returncode is not None
         return self.returncode

@@ -114,12 +114,12 @@ class Sandbox:
         """bwrap ... python -c LAUNCHER ... KERNEL: the kernel command, wrapped."""
         bwrap = shutil.which("bwrap") or "bwrap"
         cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
-        for folder in SYSTEM_DIRS:
-            path = Path(folder)
+        for system in SYSTEM_DIRS:
+            path = Path(system)
             if path.is_symlink():
-                cmd += ["--symlink", os.readlink(path), folder]
+                cmd += ["--symlink", os.readlink(path), system]
             elif path.is_dir():
-                cmd += ["--ro-bind", folder, folder]
+                cmd += ["--ro-bind", system, system]
         cmd += ["--proc", "/proc", "--dev", "/dev",
                 "--size", str(self.limits.max_file_mb * MIB), "--tmpfs", "/tmp"]
         bound = [Path(p) for p in SYSTEM_DIRS]

@@ -279,7 +279,7 @@ for _d in [{str(solution_dir)!r}, os.getcwd(), *glob.glob("/tmp/nngrade-*"), "/t
 open("broken.ipynb", "w").write("{{")
 for _sp in site.getsitepackages():
     try:
-        open(os.path.join(_sp, "zz_nngrade_test.pth"), "w").write("# planted by a grading test\n")
+        open(os.path.join(_sp, "zz_nngrade_test.pth"), "w").write("# planted by a grading test")
     except OSError:
         pass
 """

@@ -16,12 +16,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader.utils import compute_checksum
 
-from nngrade.autograde import unwatched
 from nngrade.diagnose import diagnose
 from nngrade.grades import merge_grades, with_scores
 from nngrade.guard import Guard
 from nngrade.integrity import Probe, imported_packages, lab_definitions
 from nngrade.limits import Limits
+from nngrade.protected import unwatched
 from nngrade.sandbox import Sandbox, bwrap_problem
 from nngrade.status import OK, TAMPERED, worst
 from nngrade.verdict import definitions, notebook_scores
