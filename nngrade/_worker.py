@@ -61,7 +61,7 @@ def scratch_config(scratch: Scratch, job: dict[str, Any], limits: Limits) -> Con
     if job.get("sandbox"):
         sandbox = Sandbox(readable=tuple(map(Path, job["sandbox"]["readable"])),
                           hidden=tuple(map(Path, job["sandbox"]["hidden"])),
-                          ipc=scratch.ipc, limits=limits)
+                          ipc=scratch.ipc, limits=limits, lab_files=scratch.source)
         execute.kernel_manager_class = SandboxKernelManager
         config.SandboxKernelManager.sandbox_command = sandbox.command([])
         config.SandboxKernelManager.ipc_dir = str(scratch.ipc)

@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +142,9 @@ class Batch:
                 notes += [note] if note else []
         if problem or substitute:
             if problem:
-                statuses, notes = [INVALID], [
+                statuses, notes = [INVALID], [(
                     f"The submission could not be graded: {problem}. It was graded as the "
-                    "blank lab instead, so every test scores 0."]
+                    "blank lab instead, so every test scores 0.")]
             for name in info.notebooks:
                 (scratch.submitted / f"{name}.ipynb").unlink(missing_ok=True)
                 nbformat.write(info.release[name], scratch.submitted / f"{name}.ipynb")
@@ -189,7 +189,7 @@ class Batch:
             return None, {}, {}, None
         try:
             result = json_load(scratch.result)
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):
             return None, {}, {}, None
         if not result.get("success"):
             return result, {}, {}, None
@@ -237,7 +237,7 @@ class Batch:
             seconds=round(time.monotonic() - run.started, 2),
             kernel_seconds=round((result or {}).get("kernel_seconds", 0.0), 2),
             cell_seconds=round((result or {}).get("cell_seconds", 0.0), 2),
-            graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
             changed_paths=[str(p) for p in changed],
             sandboxed=self.sandbox,
         )
@@ -331,7 +331,7 @@ class Batch:
 def json_load(path: Path) -> dict[str, Any]:
     data = json.loads(path.read_text())
     if not isinstance(data, dict):
-        raise ValueError(f"expected a JSON object in {path}")
+        raise TypeError(f"expected a JSON object in {path}")
     return data
 
 

@@ -13,9 +13,9 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 
 class GuardError(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def backup_gradebook(course: Course) -> Path | None:
         return None
     folder = backups_dir(course)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = folder / f"gradebook-{stamp}.db"
     shutil.copyfile(course.gradebook, target)
     for old in sorted(folder.glob("gradebook-*.db"))[:-BACKUPS_KEPT]:

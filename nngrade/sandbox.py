@@ -30,15 +30,19 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/op
 HOME = "/tmp/home"  # the kernel's HOME and working folder, inside the sandbox's /tmp
 WORKDIR = "/tmp/work"
 
-# Runs inside the sandbox: set the rlimits, then become the kernel (argv: AS FSIZE CMD...).
+LAB_FILES = "/tmp/lab-files"  # the lab's own files (data), read-only, copied into WORKDIR
+# Runs inside the sandbox: set the rlimits, make HOME and the working folder (with a copy of
+# the lab's files), then become the kernel (argv: AS FSIZE HOME WORKDIR LAB_FILES CMD...).
 LAUNCHER = """\
-import os, resource, sys
+import os, resource, shutil, sys
 for name, value in (("RLIMIT_AS", sys.argv[1]), ("RLIMIT_FSIZE", sys.argv[2]), ("RLIMIT_CORE", "0")):
     resource.setrlimit(getattr(resource, name), (int(value), int(value)))
 os.makedirs(sys.argv[3], exist_ok=True)
+if os.path.isdir(sys.argv[5]):
+    shutil.copytree(sys.argv[5], sys.argv[4], dirs_exist_ok=True)
 os.makedirs(sys.argv[4], exist_ok=True)
 os.chdir(sys.argv[4])
-os.execv(sys.argv[5], sys.argv[5:])
+os.execv(sys.argv[6], sys.argv[6:])
 """
 
 
@@ -57,7 +61,7 @@ def bwrap_problem() -> str | None:
     try:
         run = subprocess.run([bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
                               "--proc", "/proc", "--dev", "/dev", "true"],
-                             capture_output=True, text=True, timeout=30)
+                             capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bwrap could not be run ({error})"
     if run.returncode != 0:
@@ -81,6 +85,7 @@ class Sandbox:
     hidden: tuple[Path, ...]
     ipc: Path
     limits: Limits
+    lab_files: Path | None = None  # the lab's files besides its notebooks, copied to WORKDIR
     python: str = sys.executable
 
     def _empty_file(self) -> Path:
@@ -134,13 +139,15 @@ class Sandbox:
                 cmd += ["--tmpfs", str(path), "--remount-ro", str(path)]
             else:
                 cmd += ["--ro-bind", str(self._empty_file()), str(path)]
+        if self.lab_files is not None and self.lab_files.is_dir():
+            cmd += ["--ro-bind", str(self.lab_files.resolve()), LAB_FILES]
         ipc = self.ipc.resolve()
         cmd += ["--bind", str(ipc), str(ipc), "--chdir", "/tmp", "--clearenv"]
         for key, value in self.environment().items():
             cmd += ["--setenv", key, value]
         memory = self.limits.memory_mb * MIB
         cmd += [self.python, "-I", "-c", LAUNCHER, str(memory), str(self.limits.max_file_mb * MIB),
-                HOME, WORKDIR, *kernel]
+                HOME, WORKDIR, LAB_FILES, *kernel]
         return cmd
 
 

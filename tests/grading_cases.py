@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import copy
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import nbformat
 from nbformat import NotebookNode

@@ -43,7 +43,10 @@ def _sandbox(tmp_path: Path) -> tuple[Sandbox, Path]:
     python = Path(sys.executable)
     readable = (repo, Path(sys.prefix), Path(sys.base_prefix), python.parent)
     hidden = (repo / "solutions", repo / ".git", course, tmp_path / "scratch")
-    return Sandbox(readable, hidden, ipc, LIMITS), repo
+    lab_files = tmp_path / "scratch" / "source"
+    lab_files.mkdir()
+    (lab_files / "data.csv").write_text("1,2\n")
+    return Sandbox(readable, hidden, ipc, LIMITS, lab_files=lab_files), repo
 
 
 def test_sandbox_command_line(tmp_path, monkeypatch):
@@ -83,6 +86,7 @@ def writable(path):
 report["write_repo"] = writable(os.path.join(repo, "owned.txt"))
 report["write_ipc"] = writable(os.path.join(sys.argv[2], "ok"))
 report["write_tmp"] = writable("/tmp/ok")
+report["lab_files"] = open("data.csv").read()
 try:
     socket.create_connection(("127.0.0.1", int(sys.argv[3])), timeout=2).close()
     report["network"] = True
@@ -118,6 +122,7 @@ def test_inside_the_sandbox(tmp_path, monkeypatch):
     assert seen["solutions"] == [] and seen["course"] == [] and seen["git"] == ""
     assert seen["code"] == "X = 1\n"
     assert not seen["write_repo"] and seen["write_ipc"] and seen["write_tmp"]
+    assert seen["lab_files"] == "1,2\n"  # the lab's own files, in the working folder
     assert not seen["network"]
     assert not (repo / "owned.txt").exists()
 
