@@ -301,3 +301,31 @@ def test_kernel_environment_has_nothing_of_the_instructor(monkeypatch, tmp_path)
     env = Limits().environment(tmp_path)
     assert "INSTRUCTOR_TOKEN" not in env and env["HOME"] == str(tmp_path)
     assert os.environ["PATH"] == env["PATH"]
+
+
+HOPPER = r"""
+import os, subprocess, sys, time
+from nngrade.processes import become_subreaper, kill_descendants, kill_tree
+become_subreaper()
+hop = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    end = time.time() + 30\n"
+       "    while time.time() < end:\n        if os.fork():\n            os._exit(0)\n"
+       "        time.sleep(0.005)\n    os._exit(0)\ntime.sleep(60)")
+child = subprocess.Popen([sys.executable, "-c", hop])
+time.sleep(1)
+kill_tree(child.pid)
+child.wait()
+kill_descendants()
+time.sleep(0.5)
+print(len(os.listdir("/proc/self/task")), open(f"/proc/self/task/{os.getpid()}/children").read().split())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper needs Linux")
+def test_a_process_that_keeps_changing_its_pid_is_killed():
+    """Without the sandbox: a daemon that forks and exits in a loop (a new pid every 5 ms) is
+    still caught, because it is stopped the moment it is seen."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    run = subprocess.run([sys.executable, "-c", HOPPER], capture_output=True, text=True,
+                         timeout=120, env=env, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith("[]"), run.stdout  # no child left
