@@ -33,6 +33,7 @@ from typing import Any
 
 import nbformat
 import psutil
+import sqlalchemy.exc
 
 from ._worker import main as worker_main
 from .course import CONFIG_FILE, Course, CourseError
@@ -86,6 +87,7 @@ class Batch:
         self.say = say
         self.labs = sorted({lab for _, lab in pairs})
         self.records: list[Record] = []
+        self.skipped: list[tuple[str, str]] = []  # could not be graded (reported)
         self.running: list[Run] = []
         self._warned = False
 
@@ -300,10 +302,15 @@ class Batch:
                         self._isolate([run, *running], again)
                         break
                     try:
-                        outcome = self._finish(run, overdue, changed)
+                        self._write(self._finish(run, overdue, changed))
+                    except (OSError, ValueError, TypeError, KeyError, sqlalchemy.exc.SQLAlchemyError) as error:
+                        # One submission's odd results must not stop the batch: report it, go on.
+                        self.skipped.append((run.student, run.lab))
+                        self.say(f"{run.student} / {run.lab}: could not be graded "
+                                 f"({type(error).__name__}: {str(error)[:300]}); skipped, "
+                                 "the next `nngrade autograde` tries it again")
                     finally:
                         shutil.rmtree(run.scratch.root, ignore_errors=True)
-                    self._write(outcome)
         finally:
             for run in running:
                 kill_tree(run.process.pid)

@@ -30,7 +30,7 @@ WATCHED_CLASSES = ("torch.Tensor",)
 
 _PROBE = r'''
 def __nngrade_install(token, modules, classes, preload):
-    import builtins, importlib, json, sys, threading, types
+    import builtins, importlib, json, os, sys, threading, types
     ip = get_ipython()
     kernel = getattr(ip, "kernel", None)
     skip = {"_", "__", "___", "_i", "_ii", "_iii", "_oh", "_dh", "In", "Out", "get_ipython",
@@ -109,6 +109,15 @@ def __nngrade_install(token, modules, classes, preload):
             return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
         return a is b
 
+    def library_wrapper(old, new, owner):
+        """A library's own wrapper of its function (torch._dynamo wraps torch.manual_seed
+        when it is first imported): it wraps the original and its code is in the package."""
+        package = sys.modules.get(owner.partition(".")[0])
+        base = os.path.dirname(getattr(package, "__file__", "") or "")
+        code = getattr(new, "__code__", None)
+        return (bool(base) and code is not None and getattr(new, "__wrapped__", None) is old
+                and os.path.realpath(code.co_filename).startswith(os.path.realpath(base) + os.sep))
+
     def check():
         """The first call (made by the grader before any student code) takes the reference."""
         problems = []
@@ -119,9 +128,12 @@ def __nngrade_install(token, modules, classes, preload):
             for key, value in now.items():
                 if key in before and not same(before[key], value):
                     if isinstance(value, dict) and isinstance(before[key], dict):
+                        owner = key.partition(" ")[2]
                         changed = sorted(k for k, v in before[key].items()
-                                         if k not in value or not same(v, value[k]))
-                        problems.append(key + ": " + ", ".join(changed[:8]))
+                                         if (k not in value or not same(v, value[k]))
+                                         and not library_wrapper(v, value.get(k), owner))
+                        if changed:
+                            problems.append(key + ": " + ", ".join(changed[:8]))
                     else:
                         problems.append(key)
                 elif key not in before:
