@@ -3,10 +3,14 @@
 
     python benchmarks/grading_throughput.py                      # every lab, 20 copies, -j 1 and -j 2
     python benchmarks/grading_throughput.py --labs backprop-minifw --copies 10 --jobs 2
+    python benchmarks/grading_throughput.py --modes sandbox unsafe   # the sandbox's cost
 
-Prints one markdown row per lab and worker count: submissions per minute (batch wall time,
-set-up included) and the mean seconds per submission, split into kernel start-up, running
-the cells, and the rest (starting the grader process, nbgrader's own work, the checks).
+Prints one markdown row per lab, mode and worker count: submissions per minute (batch wall
+time, set-up included) and the mean seconds per submission, split into kernel start-up (in
+the sandbox: starting bwrap and the kernel in it), running the cells (with the integrity
+checks around each hidden test), and the rest (starting the grader process, nbgrader's own
+work, scoring, writing into the course). Mode `sandbox` is the default of `nngrade
+autograde`; `unsafe` is `--unsafe-no-sandbox`.
 """
 
 from __future__ import annotations
@@ -83,16 +87,21 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=20, help="submissions per lab (default 20)")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
     parser.add_argument("--cell-timeout", default="300", help="passed to nngrade autograde")
+    parser.add_argument("--modes", nargs="+", choices=["sandbox", "unsafe"], default=["sandbox"],
+                        help="sandbox (default) and/or unsafe (--unsafe-no-sandbox)")
     args = parser.parse_args()
     limits = ["--cell-timeout", args.cell_timeout, "--time-limit", "1800"]
     print(f"{os.cpu_count()} CPUs, {args.copies} copies of each reference solution\n")
-    print("| lab | workers | submissions/min | batch wall s | s/submission | kernel start s | cells s | other s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| lab | mode | workers | submissions/min | batch wall s | s/submission | kernel start s | cells s | other s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for lab in args.labs:
         for jobs in args.jobs:
-            m = measure(lab, args.copies, jobs, limits)
-            print(f"| {lab} | {jobs} | {m['per_minute']:.1f} | {m['wall']:.0f} | {m['seconds']:.1f} | "
-                  f"{m['kernel_seconds']:.1f} | {m['cell_seconds']:.1f} | {m['other']:.1f} |", flush=True)
+            for mode in args.modes:
+                flags = limits + (["--unsafe-no-sandbox"] if mode == "unsafe" else [])
+                m = measure(lab, args.copies, jobs, flags)
+                print(f"| {lab} | {mode} | {jobs} | {m['per_minute']:.1f} | {m['wall']:.0f} | "
+                      f"{m['seconds']:.1f} | {m['kernel_seconds']:.1f} | {m['cell_seconds']:.1f} | "
+                      f"{m['other']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

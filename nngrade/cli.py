@@ -50,13 +50,17 @@ unsafe or oversized files and archives are skipped and listed; the others are co
 The command exits with 1 when anything was skipped or in conflict.""",
     "autograde": """\
 Run every collected submission (or those of --student / --lab) and score its tests.
-Each submission runs in its own process on a scratch copy, with limits: a cell is
-interrupted after --cell-timeout seconds, a submission is stopped after --time-limit
-seconds, a process may use --memory MB, and long output is cut. A submission that loops,
-crashes, exits, eats memory or is not a notebook gets a status that says so, and the batch
-goes on. Files it changes outside its own folder (the repository, the gradebook) are put
-back and it scores 0. Submissions already graded are skipped unless they changed or
---force is given. Progress is printed as each submission finishes.""",
+Each submission's kernel runs in a bubblewrap sandbox (no network, no signal to the
+grader, only its own scratch space writable, the solutions, the gradebook and other
+submissions invisible), with limits: a cell is interrupted after --cell-timeout seconds, a
+submission is stopped after --time-limit seconds, a process may use --memory MB, and long
+output is cut. A submission that loops, crashes, exits, eats memory, changes the kernel's
+test machinery or is not a notebook gets a status that says so, and the batch goes on.
+Each submission is written into the course as soon as it is graded (the gradebook is
+backed up first, to <course>/backups/), so a stopped batch keeps its grades: run the same
+command again to go on. Submissions already graded are skipped unless they changed or
+--force is given. Without bubblewrap, autograde refuses to run unless --unsafe-no-sandbox
+is given: student code then runs as you, with your files (see docs/instructors.md).""",
     "feedback": """\
 Write the feedback for the students: one HTML page per student and lab in
 <course>/feedback/<student>/<lab>/, with the scores of each test, the outputs, and a
@@ -127,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     auto.add_argument("--max-output-lines", type=_positive, default=defaults.max_output_lines,
                       metavar="N", help=f"output lines kept per cell (default {defaults.max_output_lines})")
     auto.add_argument("--force", action="store_true", help="grade again what was graded already")
+    auto.add_argument("--unsafe-no-sandbox", action="store_true",
+                      help="run student code without the sandbox, as you: it can read your files, "
+                           "use the network and reach other submissions (trusted classes only)")
 
     fb = command("feedback", "write an HTML feedback page per student and lab")
     fb.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
@@ -195,7 +202,13 @@ def run_collect(course: Course, args: argparse.Namespace) -> int:
 
 def run_autograde(course: Course, args: argparse.Namespace) -> int:
     from .autograde import Batch, plan
+    from .sandbox import bwrap_problem
 
+    problem = None if args.unsafe_no_sandbox else bwrap_problem()
+    if problem:
+        raise CourseError(f"expected the bubblewrap sandbox for student code; {problem}. Install "
+                          "it, or pass --unsafe-no-sandbox to run student code as you (see the "
+                          "trust model in docs/instructors.md)")
     todo, skipped = plan(course, args.student, args.lab, args.force)
     if skipped:
         _say(f"{len(skipped)} submissions already graded and unchanged (use --force to grade again)")
@@ -206,10 +219,12 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
     limits = Limits(cell_timeout=args.cell_timeout, time_limit=args.time_limit,
                     memory_mb=args.memory, max_output_lines=args.max_output_lines,
                     threads=max(1, cores // jobs))
+    if args.unsafe_no_sandbox:
+        _say("WARNING: --unsafe-no-sandbox: student code runs as you, without the sandbox")
     _say(f"grading {len(todo)} submissions, {jobs} at a time: cells stop after "
          f"{limits.cell_timeout} s, submissions after {limits.time_limit} s, "
          f"{limits.memory_mb} MB per process")
-    records = Batch(course, todo, limits, jobs, say=_say).run()
+    records = Batch(course, todo, limits, jobs, sandbox=not args.unsafe_no_sandbox, say=_say).run()
     counts: dict[str, int] = {}
     for record in records:
         counts[record.status] = counts.get(record.status, 0) + 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .limits import Limits
-from .status import CRASHED, MEMORY, TIMEOUT
+from .preprocessors import describe_exit
+from .status import CRASHED, MEMORY, TAMPERED, TIMEOUT
 
 _TRUNCATED = "... Output truncated ..."
 
@@ -51,11 +53,50 @@ def diagnose(result: dict[str, Any], cells: list[dict], limits: Limits) -> tuple
         elif kind == "output":
             notes.append(f"{label} printed more than {limits.max_output_mb} MB; the rest of its "
                          "output was dropped.")
+        elif kind == "total_output":
+            notes.append(f"The notebook printed more than {limits.max_total_output_mb} MB in all "
+                         f"(reached in {label}); the rest of its output was dropped.")
+    integrity = [e for e in journal if e["kind"] == "integrity"]
+    if integrity:
+        first = integrity[0]
+        where = ("before any cell ran" if first["cell"] < 0 else
+                 f"first {first.get('when', 'around')} the hidden test {cell_label(cells, first['cell'])} ran")
+        found = list(dict.fromkeys(p for e in integrity for p in e.get("problems", [])))
+        statuses.append(TAMPERED)
+        notes.append(f"The kernel was changed in a way that can make tests pass without a correct "
+                     f"answer ({where}): {'; '.join(found)[:600]}. The autograded tests score 0; "
+                     "your instructor will review.")
     for index, cell in enumerate(cells):
         if any(_TRUNCATED in str(o.get("text", "")) for o in cell.get("outputs", [])):
             notes.append(f"The output of {cell_label(cells, index)} was cut to "
                          f"{limits.max_output_lines} lines.")
     return statuses, notes
+
+
+def tampered_files(changed: list[Path]) -> str:
+    """The note for a submission that changed protected files."""
+    shown = ", ".join(str(p) for p in changed[:5]) + (" ..." if len(changed) > 5 else "")
+    return (f"The code changed files outside its own folder ({shown}). They were restored, "
+            "and the autograded tests score 0; your instructor will review.")
+
+
+def failure(log: Path, exit_code: int | None, overdue: bool, result: dict | None,
+            limits: Limits) -> tuple[str, str]:
+    """Status and note for a grader process that gave no grades."""
+    if overdue:
+        return TIMEOUT, (f"The submission ran longer than {limits.time_limit} s in total "
+                         "and was stopped.")
+    if result is None:
+        try:
+            text = log.read_bytes()[-20000:].decode("utf-8", "replace")
+        except OSError:
+            text = ""
+        if "MemoryError" in text:
+            return MEMORY, (f"The grader ran out of memory (limit {limits.memory_mb} MB "
+                            "per process) while handling this submission's output.")
+        return CRASHED, f"The grading process stopped unexpectedly ({describe_exit(exit_code)})."
+    last = (result.get("error") or "unknown error").strip().splitlines()[-1]
+    return CRASHED, f"nbgrader could not grade the notebook: {last[:300]}"
 
 
 def changed_tests(submitted: dict, release: dict) -> str | None:

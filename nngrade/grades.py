@@ -1,18 +1,32 @@
-"""Moving one submission's grades from a scratch gradebook into the course gradebook.
+"""Gradebooks: the scratch gradebook a submission is graded in (the lab, no student's
+grades), and moving one submission's grades from it into the course gradebook.
 
 The grader process writes only its scratch copy; the course gradebook has a single writer,
-the nngrade process, which copies just this student's rows for this lab, clamped to the
-points each cell is worth (the scratch copy was within reach of the student's code).
+the nngrade process. It takes the timestamp and late penalty from the scratch copy, replaces
+every automatic score by its own (nngrade.verdict), and copies just this student's rows for
+this lab, clamped to the points each cell is worth.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import warnings
+from pathlib import Path
 from typing import Any
 
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
+
+
+def empty_gradebook(course_db: Path, target: Path) -> None:
+    """A copy of the course gradebook without any student (the labs, their cells and due
+    dates stay): what a scratch course starts from."""
+    shutil.copyfile(course_db, target)
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{target}") as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        for student in list(gb.students):
+            gb.remove_student(student.id)
 
 
 def read_grades(db_url: str, lab: str, student: str) -> dict[str, Any]:
@@ -31,6 +45,16 @@ def read_grades(db_url: str, lab: str, student: str) -> dict[str, Any]:
             }
         timestamp = submission.timestamp.isoformat() if submission.timestamp else None
         return {"timestamp": timestamp, "notebooks": notebooks}
+
+
+def with_scores(grades: dict[str, Any], scores: dict[str, dict[str, float | None]]) -> dict[str, Any]:
+    """The grades with the automatic score of every cell replaced by nngrade's own
+    (nngrade.verdict: notebook -> grade_id -> score); a cell it has no score for gets none."""
+    for name, nb in grades["notebooks"].items():
+        ours = scores.get(name, {})
+        for grade_id, grade in nb["grades"].items():
+            grade["auto_score"] = ours.get(grade_id, 0.0 if grade["code"] else None)
+    return grades
 
 
 def autograded_points(grades: dict[str, Any]) -> tuple[float, float]:

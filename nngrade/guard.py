@@ -13,9 +13,9 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 
 class GuardError(Exception):
@@ -40,9 +40,10 @@ class Guard:
     a private backup of every file in them."""
 
     def __init__(self, roots: list[Path], ignored: Callable[[Path], bool], backup: Path) -> None:
-        roots = [r.resolve() for r in roots if r.exists()]
-        self.roots = [r for r in roots if not any(o in r.parents for o in roots)]
+        roots = list(dict.fromkeys(r.resolve() for r in roots if r.exists()))
         self.ignored = ignored
+        # A root inside another is walked on its own only if the other's walk skips it.
+        self.roots = [r for r in roots if not any(o in r.parents and not self._skipped(o, r) for o in roots)]
         self.backup = backup
         self.taken = time.time()
         self.snapshot = self._scan(previous=None)
@@ -55,17 +56,46 @@ class Guard:
                     raise GuardError(f"expected a stable copy of {path} for the backup; "
                                      "it changed while being copied")
 
+    def _skipped(self, root: Path, path: Path) -> bool:
+        """Whether walking root skips path (it or a folder above it is ignored)."""
+        return any(self.ignored(p) for p in [path, *path.parents] if root in p.parents)
+
     def _backup_path(self, path: Path) -> Path:
         return self.backup / str(path).lstrip(os.sep)
 
-    def _walk(self):
-        for root in self.roots:
+    def _walk(self, tops: list[Path] | None = None) -> Iterator[Path]:
+        for root in self.roots if tops is None else tops:
             yield root
             for folder, dirs, files in os.walk(root):
                 here = Path(folder)
                 dirs[:] = sorted(d for d in dirs if not self.ignored(here / d))
                 for name in sorted(dirs + [f for f in files if not self.ignored(here / f)]):
                     yield here / name
+
+    def accept(self, paths: list[Path]) -> None:
+        """Take the present state of these paths (written by nngrade itself, not by a
+        submission) into the snapshot and the backup."""
+        for top in (p.resolve() for p in paths):
+            root = next((r for r in self.roots if top == r or r in top.parents), None)
+            if root is None:
+                continue
+            for parent in top.parents:
+                if parent == root or root not in parent.parents:
+                    break
+                if parent.is_dir() and parent not in self.snapshot and not self.ignored(parent):
+                    st = parent.lstat()
+                    self.snapshot[parent] = Entry("dir", stat.S_IMODE(st.st_mode), "",
+                                                  (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            for path in [p for p in self.snapshot if p == top or top in p.parents]:
+                del self.snapshot[path]
+            if not top.exists():
+                continue
+            for path, entry in self._scan(previous=None, tops=[top]).items():
+                self.snapshot[path] = entry
+                if entry.kind == "file":
+                    copy = self._backup_path(path)
+                    copy.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, copy)
 
     def export(self, folder: Path, dest: Path, skip: Callable[[Path], bool] = lambda p: False) -> None:
         """Copy the snapshot of `folder` (a folder or a file), from the verified backup, to `dest`."""
@@ -81,10 +111,10 @@ class Guard:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(copy, target)
 
-    def _scan(self, previous: dict[Path, Entry] | None) -> dict[Path, Entry]:
+    def _scan(self, previous: dict[Path, Entry] | None, tops: list[Path] | None = None) -> dict[Path, Entry]:
         entries = {}
         recent = self.taken - 2.0  # a ctime this close to the snapshot is not trusted
-        for path in self._walk():
+        for path in self._walk(tops):
             st = path.lstat()
             fingerprint = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             if stat.S_ISLNK(st.st_mode):

@@ -19,6 +19,7 @@ class Limits:
     memory_mb: int = 4096  # address space of the kernel (and of the grader process)
     max_output_lines: int = 1000  # lines of output kept per cell (nbgrader's LimitOutput)
     max_output_mb: int = 8  # output a cell may send while it runs; the rest is dropped
+    max_total_output_mb: int = 32  # output the whole submission may send
     max_file_mb: int = 1024  # largest file the submission may write
     threads: int = 1  # BLAS / torch / TensorFlow threads of the kernel
 
@@ -44,11 +45,13 @@ class Limits:
         return refused
 
     def environment(self, home: Path) -> dict[str, str]:
-        """Environment of the grader process and its kernel: a private HOME and caches in the
+        """Environment of the grader process and of an unsandboxed kernel: nothing of the
+        instructor's (tokens, keys) but PATH and PYTHONPATH, a private HOME and caches in the
         scratch folder, no bytecode written into the repository, a fixed number of threads."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NNGRADE_")}
+        env = {k: os.environ[k] for k in ("PATH", "PYTHONPATH", "LANG", "LC_ALL") if k in os.environ}
         threads = str(self.threads)
         env.update(
+            MPLBACKEND="Agg",
             HOME=str(home),
             XDG_CACHE_HOME=str(home / ".cache"),
             XDG_CONFIG_HOME=str(home / ".config"),

@@ -1,9 +1,11 @@
 """nbgrader preprocessors that nngrade's grader process uses in place of nbgrader's own.
 
-GuardedExecute is nbgrader's Execute with three additions: a kernel that dies or ignores
+GuardedExecute is nbgrader's Execute with four additions: a kernel that dies or ignores
 an interrupt stops the run without failing the submission (later cells are marked as not
 run, so their tests score 0 and earlier ones keep their points); output beyond a size limit
-is dropped while it arrives; and what happened is written to a journal the grader reads.
+per cell and per submission is dropped while it arrives; before and after each hidden test
+the kernel's machinery is checked (nngrade.integrity); and what happened is written to a
+journal the grader reads.
 SkipExecution marks every code cell as not run (used when a submission cannot be run).
 RestoreMissingCells puts deleted test cells back where nbgrader 0.9.6 cannot.
 """
@@ -12,14 +14,18 @@ from __future__ import annotations
 
 import signal
 import time
+from queue import Empty
 from typing import Any, ClassVar
 
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, List, Unicode
+
+from .integrity import Probe
+from .sandbox import SandboxKernelManager
 
 NOT_RUN = "NotRun"
 KERNEL_DIED = "KernelDied"
@@ -64,6 +70,14 @@ class GuardedExecute(Execute):
     max_output_bytes = Integer(
         8 * 2**20, help="Output a cell may send while it runs; later output is dropped."
     ).tag(config=True)
+    max_total_output_bytes = Integer(
+        32 * 2**20, help="Output the whole notebook may send; later output is dropped."
+    ).tag(config=True)
+    check_integrity = Bool(True, help="Check the kernel's machinery around each test.").tag(config=True)
+    test_cells = List(Unicode(), help="grade_ids of the hidden test cells.").tag(config=True)
+    lab_code = Unicode("", help="The lab's imports and functions, defined again before each test.").tag(config=True)
+    preload = List(Unicode(), help="Packages the probe imports before student code runs.").tag(config=True)
+    probe_timeout = Integer(30, help="Seconds the kernel has to answer a check.").tag(config=True)
 
     # What happened in this process: read by nngrade's worker after nbgrader finishes.
     journal: ClassVar[list[dict[str, Any]]] = []
@@ -73,6 +87,9 @@ class GuardedExecute(Execute):
         self._stopped: str | None = None
         self._current = -1
         self._output_used: dict[int, int] = {}
+        self._output_total = 0
+        self._probe: Probe | None = None
+        self._probe_tried = False
         self._started = time.monotonic()
         self._first_cell: float | None = None
         try:
@@ -108,8 +125,18 @@ class GuardedExecute(Execute):
                 mark_not_run(cell, self._stopped)
             return cell, resources
         self._current = index
+        test = cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") in self.test_cells
         try:
-            return super().preprocess_cell(cell, resources, index)
+            if self.check_integrity and not self._probe_tried:
+                self._install_probe()
+            if test and self._probe:
+                if self.lab_code:
+                    self._silent(self.lab_code)
+                self._check(index, "before")
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if test and self._probe:
+                self._check(index, "after")
+            return cell, resources
         except DeadKernelError:
             how = describe_exit(self._kernel_exit_code())
             self._note("died", index, detail=how)
@@ -134,22 +161,77 @@ class GuardedExecute(Execute):
         used = self._output_used.get(cell_index, 0)
         size = _message_size(msg)
         self._output_used[cell_index] = used + size
-        if used + size <= self.max_output_bytes:
+        total = self._output_total
+        self._output_total = total + size
+        if used + size <= self.max_output_bytes and total + size <= self.max_total_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
-        if used <= self.max_output_bytes:
-            self._note("output", cell_index)
+        if used <= self.max_output_bytes and total <= self.max_total_output_bytes:
+            whole = total + size > self.max_total_output_bytes
+            limit = self.max_total_output_bytes if whole else self.max_output_bytes
+            self._note("total_output" if whole else "output", cell_index)
             outs.append(new_output(
                 "stream", name="stdout",
-                text=f"\n... output stopped here: more than {self.max_output_bytes // 2**20} MB ...\n",
+                text=f"\n... output stopped here: more than {limit // 2**20} MB "
+                     f"{'from the whole notebook' if whole else ''}...\n",
             ))
         return None
+
+    # -- the integrity probe (nngrade.integrity) ------------------------------------
+    def _silent(self, code: str, expressions: dict[str, str] | None = None) -> dict | None:
+        """Run code in the kernel without output or history; the reply's content, or None
+        when the kernel does not answer within probe_timeout."""
+        return run_sync(self._async_silent)(code, expressions or {})
+
+    async def _async_silent(self, code: str, expressions: dict[str, str]) -> dict | None:
+        assert self.kc is not None
+        msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                 user_expressions=expressions, allow_stdin=False)
+        deadline = time.monotonic() + self.probe_timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
+            except Empty:
+                await self._async_check_alive()
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg["content"]
+        return None
+
+    def _install_probe(self) -> None:
+        """Install the probe before any student code runs (a failure is reported as tampering:
+        only a changed environment makes it fail)."""
+        self._probe_tried = True
+        probe = Probe(preload=("builtins", "math", "operator", *self.preload))
+        reply = self._silent(probe.install_code())
+        if reply is not None and reply.get("status") == "ok":
+            reply = self._silent("", {"probe": probe.query()})  # the reference state
+            if probe.problems(reply):
+                reply = {"status": "error", "ename": "; ".join(probe.problems(reply))}
+        if reply is None or reply.get("status") != "ok":
+            self._note("integrity", -1, when="before", problems=[
+                "the integrity probe could not be installed: "
+                + str((reply or {}).get("ename", "no answer from the kernel"))])
+            return
+        self._probe = probe
+
+    def _check(self, index: int, when: str) -> None:
+        assert self._probe is not None
+        reply = self._silent("", {"probe": self._probe.query()})
+        problems = self._probe.problems(reply)
+        if problems:
+            self._note("integrity", index, when=when, problems=problems)
 
     def _note(self, kind: str, cell: int, **details: Any) -> None:
         GuardedExecute.journal.append({"kind": kind, "cell": cell, **details})
 
     def _kernel_exit_code(self) -> int | None:
+        """The kernel's exit status (negative: killed by that signal). In the sandbox the
+        process is bwrap, which exits with 128 + the signal that killed the kernel."""
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
-        return None if process is None else process.poll()
+        code = None if process is None else process.poll()
+        if code is not None and 128 < code < 160 and isinstance(self.km, SandboxKernelManager):
+            return -(code - 128)
+        return code
 
     def _kill_kernel(self) -> None:
         try:

@@ -5,47 +5,125 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import signal
 import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
+_PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(option, value, 0, 0, 0)
 
 
 def become_subreaper() -> None:
     """Make orphaned descendants (daemons started by student code) our children on Linux,
     instead of init's, so that kill_descendants still finds them."""
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def die_with_parent() -> None:
+    """Be killed when the parent process ends (Linux), so that a killed batch leaves no
+    grader process running."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _freeze(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        try:
+            process.suspend()
+        except psutil.Error:
+            pass
+
+
+def _reap(pids: list[int]) -> None:
+    """Collect the exit status of those of these processes that are finished children."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
 
 
 def kill_tree(pid: int) -> None:
-    """SIGKILL a process and all its descendants, then reap those that are our children."""
+    """SIGKILL a process and all its descendants, then reap those that are our children.
+    Each is stopped (SIGSTOP) before its children are listed, so none can fork away."""
     try:
-        root = psutil.Process(pid)
-        victims = [*root.children(recursive=True), root]
+        frontier = [psutil.Process(pid)]
     except psutil.NoSuchProcess:
         return
+    found: dict[int, psutil.Process] = {}
+    while frontier:
+        _freeze(frontier)
+        found.update((p.pid, p) for p in frontier)
+        children = []
+        for process in frontier:
+            try:
+                children += [c for c in process.children() if c.pid not in found]
+            except psutil.Error:
+                pass
+        frontier = children
+    victims = list(found.values())
     for victim in victims:
         try:
             victim.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(victims, timeout=5)
+    _reap(list(found))
+    psutil.wait_procs([v for v in victims if _alive(v)], timeout=5)
+    _reap(list(found))
 
 
-def kill_descendants(keep: set[int] = frozenset()) -> None:
-    """Kill every child process (and its descendants) whose pid is not in keep."""
-    for child in psutil.Process().children():
-        if child.pid not in keep:
-            kill_tree(child.pid)
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _own_children() -> list[int]:
+    """Pids of this process's children, read from /proc/self/task/*/children on Linux (fast:
+    no scan of every process), else from psutil."""
+    try:
+        pids = []
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as f:
+                pids += [int(pid) for pid in f.read().split()]
+        return pids
+    except OSError:
+        return [c.pid for c in psutil.Process().children()]
+
+
+def kill_descendants(keep: set[int] | frozenset[int] = frozenset(), seconds: float = 30.0) -> None:
+    """Kill every child process (and its descendants) whose pid is not in keep, again while
+    new ones appear: a process that keeps forking (changing its pid) leaves orphans, which
+    come back to this process as their subreaper. Each is stopped the moment it is seen."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        children = [pid for pid in _own_children() if pid not in keep]
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pass
+        for pid in children:
+            try:
+                finished = os.waitpid(pid, os.WNOHANG)[0] == pid
+            except ChildProcessError:
+                finished = True
+            if not finished:
+                kill_tree(pid)
 
 
 class Forked:
@@ -61,6 +139,7 @@ class Forked:
             code = 70
             try:
                 os.setsid()
+                die_with_parent()
                 out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
                 os.dup2(out, 1)
@@ -90,6 +169,7 @@ class Forked:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
             time.sleep(0.05)
+        assert self.returncode is not None
         return self.returncode

@@ -26,7 +26,7 @@ MEANING = {
     MEMORY: "the code asked for more memory than the limit",
     CRASHED: "the kernel or the grader stopped before the end",
     INVALID: "the file could not be read as the lab's notebook",
-    TAMPERED: "the code changed files outside its own folder",
+    TAMPERED: "the code changed files outside its own folder, or the kernel's test machinery",
 }
 
 
@@ -49,6 +49,7 @@ class Record:
     cell_seconds: float = 0.0  # running the cells
     graded_at: str = ""
     changed_paths: list[str] = field(default_factory=list)
+    sandboxed: bool = True  # whether the kernel ran in the sandbox
 
     @staticmethod
     def path(status_dir: Path, student: str, lab: str) -> Path:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbformat import NotebookNode
@@ -147,6 +147,144 @@ pathlib.Path({str(repo / "owned.txt")!r}).write_text("hello from a student")
     return appended(0, code)
 
 
+def prepended(code: str, base: Case) -> Case:
+    """`base` with a new code cell running `code` before everything else."""
+    def case(lab: Lab) -> NotebookNode:
+        nb = base(lab)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(code))
+        return nb
+    return case
+
+
+def stderr_debug(lab: Lab) -> NotebookNode:
+    """The reference, with every function of every answer printing to stderr when called."""
+    nb = lab.reference()
+    for index in lab.answer_cells(nb):
+        cell = nb.cells[index]
+        names = defined_functions(cell.source)
+        cell.source += "\n\nimport sys as _sys\n" + "".join(
+            f"{name} = (lambda f: lambda *a, **k: (print('debug:', f.__name__, file=_sys.stderr), f(*a, **k))[1])({name})\n"
+            for name in names)
+    return nb
+
+
+def rebound_helpers(lab: Lab) -> NotebookNode:
+    """Wrong answers, and every function of the lab's read-only cells (the helpers the tests
+    use, such as rel_error) replaced by one that says "all equal"."""
+    nb = wrong_answers(lab)
+    helpers = [name for c in lab.release.cells if c.cell_type == "code" and _meta(c).get("locked")
+               and not _meta(c).get("grade") for name in defined_functions(c.source)]
+    lab.answer(nb, -1).source += "\n" + "".join(f"\n{name} = lambda *a, **k: 0.0" for name in helpers)
+    return nb
+
+
+# Ways to make failing tests pass by changing the kernel (run on wrong answers).
+NO_ASSERTS = """
+import ast
+class _NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+get_ipython().ast_transformers.append(_NoAsserts())
+"""
+SWALLOW = "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"
+CLEAR_ERRORS = """
+def _forget(result):
+    result.error_in_exec = None
+get_ipython().events.register("post_run_cell", _forget)
+get_ipython().showtraceback = lambda *args, **kwargs: None
+"""
+LENIENT_NUMPY = """
+import numpy as np
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, bool)
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.array_equal = lambda *args, **kwargs: True
+"""
+
+
+# Signals, lowered limits and a daemon that keeps changing its pid (marked in its
+# environment), aimed at every process the kernel can see.
+ESCAPE = """
+import os, resource, signal, time, glob
+os.environ["NNGRADE_ESCAPE_MARKER"] = "1"
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+    if pid == os.getpid():
+        continue
+    for limit in (resource.RLIMIT_AS, resource.RLIMIT_NOFILE, resource.RLIMIT_NPROC):
+        try:
+            resource.prlimit(pid, limit, (16, 16))
+        except (OSError, ValueError):
+            pass
+    for sig in (signal.SIGSTOP, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+if os.fork() == 0:
+    os.setsid()
+    end = time.time() + 240
+    while time.time() < end:
+        if os.fork():
+            os._exit(0)
+        for path in glob.glob("/tmp/nngrade-*/*/gradebook.db"):
+            try:
+                open(path, "wb").write(b"x")
+            except OSError:
+                pass
+        time.sleep(0.05)
+    os._exit(0)
+"""
+
+
+def spying(targets: dict[str, Path], port: int) -> str:
+    """Reads what a kernel must not see, and prints LEAKED / NETWORK-OPEN / the environment."""
+    paths = [targets["gradebook"], targets["solution"], targets["repo"] / ".git",
+             targets["repo"] / "grading" / "submitted", targets["repo"] / "grading" / "backups"]
+    return f"""
+import glob, os, socket
+_leaks = []
+for _p in {[str(p) for p in paths]!r} + glob.glob("/tmp/nngrade-*/*/gradebook.db") + glob.glob("/tmp/nngrade-*/*/submitted/*"):
+    try:
+        if os.path.isdir(_p):
+            if os.listdir(_p):
+                _leaks.append(_p)
+        else:
+            open(_p, "rb").read(10)
+            _leaks.append(_p)
+    except OSError:
+        pass
+if _leaks:
+    print("LEAKED", _leaks)
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).close()
+    print("NETWORK-OPEN")
+except OSError:
+    pass
+print("ENVIRONMENT", sorted(os.environ.items()))
+"""
+
+
+def planting(targets: dict[str, Path]) -> str:
+    """Traps for the grader and for the next student: FIFOs, a bad notebook, a folder named
+    like the next scratch folder, a start-up file in the venv (harmless if it got through)."""
+    solution_dir = targets["solution"].parent
+    return f"""
+import os, glob, site
+for _d in [{str(solution_dir)!r}, os.getcwd(), *glob.glob("/tmp/nngrade-*"), "/tmp"]:
+    for _name in ("trap.ipynb", "s00002", "sZZZZZZ"):
+        try:
+            os.mkfifo(os.path.join(_d, _name))
+        except OSError:
+            pass
+open("broken.ipynb", "w").write("{{")
+for _sp in site.getsitepackages():
+    try:
+        open(os.path.join(_sp, "zz_nngrade_test.pth"), "w").write("# planted by a grading test")
+    except OSError:
+        pass
+"""
+
+
 GOOD: dict[str, Case] = {
     "reference": Lab.reference,
     "blank": Lab.blank,
@@ -168,6 +306,22 @@ def hostile(targets: dict[str, Path]) -> dict[str, Case]:
         "nan": nan_results,
         "huge": appended(0, 'print("\\n".join(f"line {i} of a huge output" for i in range(10**6)))'),
         "tamper": tampering(targets),
+        "debug": stderr_debug,
+        "helpers": rebound_helpers,
+        "noasserts": prepended(NO_ASSERTS, wrong_answers),
+        "swallow": prepended(SWALLOW, wrong_answers),
+        "clearerrors": prepended(CLEAR_ERRORS, wrong_answers),
+        "lenient": prepended(LENIENT_NUMPY, wrong_answers),
+    }
+
+
+def sandbox_only(targets: dict[str, Path], port: int) -> dict[str, Case]:
+    """Cases that only the sandbox keeps from harming the grader or the machine (port: a
+    local TCP port that listens)."""
+    return {
+        "escape": appended(1, ESCAPE),
+        "spy": appended(0, spying(targets, port)),
+        "planter": appended(0, planting(targets)),
     }
 
 
