@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from gradcheck import numerical_gradient, rel_error
+from minifw.gradcheck import numerical_gradient, rel_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import minifw as mf
-from gradcheck import numerical_gradient, rel_error
+from minifw.gradcheck import numerical_gradient, rel_error
 
 RNG = np.random.default_rng(0)
 N, C = 6, 4

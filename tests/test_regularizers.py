@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import array_shapes
 from minifw.module import Module, Parameter, Sequential
 from minifw.optim import SGD, Adam
 from minifw.regularizers import L1, L2, weights_only
-from gradcheck import numerical_gradient
+from minifw.gradcheck import numerical_gradient
 
 
 def test_penalty_values():
