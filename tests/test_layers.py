@@ -437,8 +437,6 @@ def test_softmax_along_any_axis_matches_pytorch(n, d, axis, seed):
     (out_t * torch.from_numpy(g)).sum().backward()
     np.testing.assert_allclose(out, out_t.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(layer.backward(g), xt.grad.numpy(), atol=1e-12)
-    if n > 1 or d > 1:
-        assert check_module(mf.Softmax(axis=axis), x)["x"] < 1e-6
 
 
 def test_softmax_axis_out_of_range_is_clear():
