@@ -87,6 +87,9 @@ class BCEWithLogits(Loss):
         return float(np.mean(loss)), (sigmoid(z) - y) / z.size
 
 
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch's floor of p(1-p), a float32 constant
+
+
 class BCE(Loss):
     r"""Binary cross-entropy on probabilities $p$: $-y\log p - (1-y)\log(1-p)$, as PyTorch's `BCELoss`:
     each log is clamped at $-100$ (so $p = 0$ or $1$ gives a finite loss), and the gradient is
@@ -101,7 +104,7 @@ class BCE(Loss):
         with np.errstate(divide="ignore"):
             log_p, log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
         loss = -(y * log_p + (1 - y) * log_1mp)
-        grad = (p - y) / np.maximum(p * (1 - p), 1e-12) / p.size
+        grad = (p - y) / np.maximum(p * (1 - p), _BCE_EPS) / p.size
         return float(np.mean(loss)), grad.astype(p.dtype, copy=False)
 
 
