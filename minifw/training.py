@@ -23,6 +23,7 @@ from .metrics import Metric, accuracy
 from .module import Module
 from .optim import Optimizer, clip_grad_norm
 from .regularizers import Regularizer
+from .seeding import rng as make_rng
 
 LossFn = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 
@@ -135,7 +136,7 @@ class Model:
         each logged value (averaged over the epoch's samples, as Keras does) and, with
         `validation_data`, "val_loss" and "val_<metric>" in eval mode. Non-finite data is refused
         before any step; a loss that stops being finite stops training before that step, with
-        an error naming the epoch and batch.
+        an error naming the epoch and batch. `seed` fixes the shuffling (None: from `minifw.seed`).
         """
         X, y = _check_pair(X, y, ("X", "y"), "fit")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
@@ -154,7 +155,7 @@ class Model:
         history = History()
         all_callbacks = [*callbacks, history]
         self.stop_training = False
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         for cb in all_callbacks:
             cb.on_train_begin(self)
         bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=True)
