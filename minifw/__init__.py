@@ -10,15 +10,38 @@ from . import autograd, datasets, gradcheck, init
 from .callbacks import Callback, EarlyStopping, History, LearningRateScheduler
 from .constraints import MaxNorm
 from .data import MinMaxScaler, StandardScaler, minibatches, one_hot, train_test_split, train_val_test_split
-from .layers import (BatchNorm1d, Dropout, Flatten, LeakyReLU, Linear, ReLU, Residual, Sigmoid, Softmax, Tanh,
-                     log_softmax, sigmoid, softmax)
+from .layers import (
+                     BatchNorm1d,
+                     Dropout,
+                     Flatten,
+                     LeakyReLU,
+                     Linear,
+                     ReLU,
+                     Residual,
+                     Sigmoid,
+                     Softmax,
+                     Tanh,
+                     log_softmax,
+                     sigmoid,
+                     softmax,
+)
 from .losses import BCE, MAE, MSE, NLL, BCEWithLogits, CrossEntropy, Loss
 from .metrics import accuracy, confusion_matrix
 from .module import Module, Parameter, Sequential
 from .optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm
 from .regularizers import L1, L2, Regularizer, weights_only
-from .schedules import (CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, InverseTimeLR,
-                        LinearLR, LRSchedule, ReduceLROnPlateau, SequentialLR, StepLR)
+from .schedules import (
+                     CosineAnnealingLR,
+                     CosineAnnealingWarmRestarts,
+                     CyclicLR,
+                     ExponentialLR,
+                     InverseTimeLR,
+                     LinearLR,
+                     LRSchedule,
+                     ReduceLROnPlateau,
+                     SequentialLR,
+                     StepLR,
+)
 from .seeding import seed
 from .training import Model
 

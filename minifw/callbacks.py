@@ -5,7 +5,7 @@ The hooks and their names follow Keras: `on_train_begin(model)`, `on_epoch_end(e
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -66,7 +66,8 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, model: Model) -> None:
         super().on_train_begin(model)
-        self.best, self.best_epoch, self.wait = -np.inf, None, 0
+        self.best, self.wait = -np.inf, 0
+        self.best_epoch: int | None = None
         self.best_state: dict[str, np.ndarray] | None = None
         self.stopped_epoch: int | None = None
 

@@ -103,11 +103,11 @@ def _split_indices(
     if len(X) != len(y):
         raise ValueError(f"{caller}: X and y must have the same length, got {len(X)} and {len(y)}")
     n = len(y)
-    counts = [_count(size, n, name, caller) for name, size in sizes.items()]
-    if sum(counts) >= n:
-        raise ValueError(f"{caller}: {' + '.join(sizes)} take {sum(counts)} of {n} samples; "
+    requested = [_count(size, n, name, caller) for name, size in sizes.items()]
+    if sum(requested) >= n:
+        raise ValueError(f"{caller}: {' + '.join(sizes)} take {sum(requested)} of {n} samples; "
                          "nothing is left to train on")
-    counts = np.array([n - sum(counts), *counts])
+    counts = np.array([n - sum(requested), *requested])
     rng = _as_rng(seed)
     if not stratify:
         return [rng.permutation(part) for part in np.split(rng.permutation(n), np.cumsum(counts)[:-1])]
@@ -223,6 +223,7 @@ class MinMaxScaler(_Scaler):
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         X = self._checked(X, "inverse_transform")
+        assert self.scale_ is not None and self.min_ is not None  # fitted (checked above)
         return ((X - self.feature_range[0]) / self.scale_ + self.min_).astype(_float_dtype(X))
 
 

@@ -9,7 +9,8 @@ r"""Gradient checks by central differences, in float64 (the CS231n recipe).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -46,10 +47,10 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -
     return grad
 
 
-def _rng_states(module: Module) -> list[tuple[Module, dict]]:
-    """The state of every random generator in the module (dropout masks), to replay it."""
-    return [(m, m.rng.bit_generator.state) for m in module.modules()
-            if isinstance(getattr(m, "rng", None), np.random.Generator)]
+def _rng_states(module: Module) -> list[tuple[np.random.Generator, Mapping[str, Any]]]:
+    """Every random generator in the module (dropout masks) and its state, to replay it."""
+    generators = [getattr(m, "rng", None) for m in module.modules()]
+    return [(g, g.bit_generator.state) for g in generators if isinstance(g, np.random.Generator)]
 
 
 def check_module(module: Module, x: np.ndarray, loss: LossFn | None = None, h: float = 1e-6,
@@ -70,8 +71,8 @@ def check_module(module: Module, x: np.ndarray, loss: LossFn | None = None, h: f
     states = _rng_states(module)
 
     def forward() -> np.ndarray:
-        for m, state in states:
-            m.rng.bit_generator.state = state  # type: ignore[attr-defined]
+        for generator, state in states:
+            generator.bit_generator.state = state
         return module.forward(x)
 
     if loss is None:
@@ -83,10 +84,15 @@ def check_module(module: Module, x: np.ndarray, loss: LossFn | None = None, h: f
 
     module.zero_grad()
     _, grad_out = loss(forward())
-    errors = {"x": rel_error(module.backward(grad_out), numerical_gradient(f, x, h))}
-    analytic = {name: None if p.grad is None else p.grad.copy() for name, p in module.named_parameters()}
+    grad_x = module.backward(grad_out)
+    if grad_x is None:
+        raise ValueError(f"check_module: {type(module).__name__}.backward returned no input gradient")
+    errors = {"x": rel_error(grad_x, numerical_gradient(f, x, h))}
+    analytic = {}
     for name, p in module.named_parameters():
-        if analytic[name] is None:
+        if p.grad is None:
             raise ValueError(f"check_module: parameter {name!r} got no gradient from backward")
+        analytic[name] = p.grad.copy()
+    for name, p in module.named_parameters():
         errors[name] = rel_error(analytic[name], numerical_gradient(f, p.data, h))
     return errors

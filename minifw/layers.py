@@ -14,7 +14,8 @@ import numpy as np
 from . import init as initializers
 from .constraints import Constraint
 from .module import Module, Parameter
-from .seeding import RNGLike, rng as make_rng
+from .seeding import RNGLike
+from .seeding import rng as make_rng
 
 
 def as_float(caller: object, x: Any) -> np.ndarray:
@@ -241,8 +242,8 @@ class BatchNorm1d(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.gamma = Parameter(np.ones(num_features, dtype=dtype), role="norm_scale")
         self.beta = Parameter(np.zeros(num_features, dtype=dtype), role="bias")
-        self.running_mean = np.zeros(num_features, dtype=dtype)
-        self.running_var = np.ones(num_features, dtype=dtype)
+        self.running_mean: np.ndarray = np.zeros(num_features, dtype=dtype)
+        self.running_var: np.ndarray = np.ones(num_features, dtype=dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)

@@ -27,7 +27,8 @@ def check_inputs(name: str, pred: Any, target: Any) -> tuple[np.ndarray, np.ndar
 
 def _check_same_shape(name: str, pred: np.ndarray, target: np.ndarray) -> None:
     if pred.shape != target.shape:
-        raise ValueError(f"{name}: expected target of the same shape as the predictions {pred.shape}, got {target.shape}")
+        raise ValueError(f"{name}: expected target of the same shape as the predictions {pred.shape}, "
+                         f"got {target.shape}")
 
 
 def check_labels(name: str, labels: np.ndarray, num_classes: int, batch: int) -> np.ndarray:

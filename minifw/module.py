@@ -138,7 +138,8 @@ class Module:
         every check passes.
         """
         if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict: expected a dict of arrays such as state_dict(), got {type(state).__name__}")
+            raise TypeError("load_state_dict: expected a dict of arrays such as state_dict(), "
+                            f"got {type(state).__name__}")
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())
         missing = sorted(set(targets) - set(state))

@@ -159,7 +159,8 @@ class RMSprop(Optimizer):
     $v_t = \alpha v_{t-1} + (1-\alpha) g_t^2$; centered: $\bar g_t = \alpha \bar g_{t-1} + (1-\alpha) g_t$
     and $\tilde v_t = v_t - \bar g_t^2$, else $\tilde v_t = v_t$.
     With momentum $\mu > 0$: $b_t = \mu b_{t-1} + g_t / (\sqrt{\tilde v_t} + \epsilon)$,
-    $\theta_t = \theta_{t-1} - \gamma b_t$; else $\theta_t = \theta_{t-1} - \gamma g_t / (\sqrt{\tilde v_t} + \epsilon)$.
+    $\theta_t = \theta_{t-1} - \gamma b_t$;
+    else $\theta_t = \theta_{t-1} - \gamma g_t / (\sqrt{\tilde v_t} + \epsilon)$.
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,

@@ -9,7 +9,8 @@ or once per batch for `CyclicLR`) advances $t$ by one and sets `optimizer.lr = l
 
 $\eta_0$ (`base_lr`) is the optimizer's `lr` when its first schedule is created (kept as
 `optimizer.initial_lr`, as torch does, so schedules chained by `SequentialLR` share it), unless given.
-Linear warm-up: `SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=5), CosineAnnealingLR(opt, T_max=45)], milestones=[5])`.
+Linear warm-up then cosine:
+`SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=5), CosineAnnealingLR(opt, T_max=45)], milestones=[5])`.
 `ReduceLROnPlateau` is different: it follows a monitored value, `step(metric)`.
 """
 from __future__ import annotations

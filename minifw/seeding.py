@@ -22,7 +22,8 @@ def seed(n: int) -> None:
 
 
 def rng(seed: RNGLike = None) -> np.random.Generator:
-    """A Generator: `seed` itself when it is one, a new one from an int seed, else one drawn from the global generator."""
+    """A Generator: `seed` itself when it is one, a new one from an int seed, else (None) one drawn
+    from the global generator."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:

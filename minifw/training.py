@@ -34,7 +34,8 @@ def check_array(value: Any, name: str, caller: str, *, features: bool = True) ->
     try:
         array = np.asarray(value)
     except ValueError as err:  # ragged nested lists
-        raise ValueError(f"{caller}: expected {name} as an array of samples, got a ragged {type(value).__name__}") from err
+        raise ValueError(f"{caller}: expected {name} as an array of samples, "
+                         f"got a ragged {type(value).__name__}") from err
     if array.dtype.kind not in "biuf" or array.ndim == 0:
         raise TypeError(f"{caller}: expected {name} as a numeric array of samples, got "
                         f"{type(value).__name__} of dtype {array.dtype} and shape {array.shape}")
@@ -143,13 +144,15 @@ class Model:
             raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a pair (X_val, y_val), got "
-                                 f"{type(validation_data).__name__}"
-                                 + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""))
+                got = type(validation_data).__name__
+                if isinstance(validation_data, (tuple, list)):
+                    got += f" of length {len(validation_data)}"
+                raise ValueError(f"fit: validation_data must be a pair (X_val, y_val), got {got}")
             X_val, y_val = _check_pair(*validation_data, ("X_val", "y_val"), "fit(validation_data)")
             if X_val.shape[1:] != X.shape[1:] or y_val.shape[1:] != y.shape[1:]:
-                raise ValueError(f"fit: validation samples must have the shape of the training samples: X {X.shape[1:]}, "
-                                 f"y {y.shape[1:]}; got X_val {X_val.shape[1:]}, y_val {y_val.shape[1:]}")
+                raise ValueError("fit: validation samples must have the shape of the training samples: "
+                                 f"X {X.shape[1:]}, y {y.shape[1:]}; got X_val {X_val.shape[1:]}, "
+                                 f"y_val {y_val.shape[1:]}")
             validation_data = (X_val, y_val)
         optimizer = self.configure_optimizers()
         history = History()

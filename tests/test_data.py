@@ -5,7 +5,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minifw as mf
-
 from minifw.data import (
     MinMaxScaler,
     StandardScaler,

@@ -76,7 +76,8 @@ def test_sequential_with_every_layer_kind_gradients():
 
 
 def test_sequential_with_cross_entropy_gradients():
-    net = mf.Sequential(mf.Linear(5, 6, seed=0, bias=False), mf.BatchNorm1d(6), mf.Tanh(), mf.Linear(6, 3, seed=1)).astype(np.float64)
+    net = mf.Sequential(mf.Linear(5, 6, seed=0, bias=False), mf.BatchNorm1d(6), mf.Tanh(),
+                        mf.Linear(6, 3, seed=1)).astype(np.float64)
     x = np.random.default_rng(0).normal(size=(8, 5))
     labels = np.arange(8) % 3
     check_module_gradients(net, x, lambda out: mf.CrossEntropy(label_smoothing=0.1)(out, labels))

@@ -83,7 +83,7 @@ def test_loss_parity_with_tensorflow(tf):
     for name, ref in cases.items():
         loss, pred, target, _ = LOSSES[name]
         value, grad = loss(pred, target)
-        ref_value, ref_grad = _tf_value_and_grad(tf, lambda x: ref(target, x), pred)
+        ref_value, ref_grad = _tf_value_and_grad(tf, lambda x, ref=ref, target=target: ref(target, x), pred)
         # Keras clips probabilities at 1e-7 in BCE; the predictions here stay far from 0 and 1.
         assert value == pytest.approx(float(ref_value), rel=1e-6), name
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-5, atol=1e-9, err_msg=name)
@@ -160,7 +160,8 @@ def test_class_labels_out_of_range_are_reported():
 
 
 def test_shape_mismatch_and_bad_probabilities_are_reported():
-    with pytest.raises(ValueError, match=r"MSE: expected target of the same shape as the predictions \(4, 1\), got \(4,\)"):
+    with pytest.raises(ValueError,
+                       match=r"MSE: expected target of the same shape as the predictions \(4, 1\), got \(4,\)"):
         mf.MSE()(np.zeros((4, 1)), np.zeros(4))
     with pytest.raises(ValueError, match="BCE: expected probabilities in \\[0, 1\\]"):
         mf.BCE()(np.array([[2.0]]), np.array([[1.0]]))

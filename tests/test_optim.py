@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
-from minifw.module import Module, Parameter
 from minifw.constraints import MaxNorm
+from minifw.module import Module, Parameter
 from minifw.optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm
 
 TWINS = {SGD: torch.optim.SGD, Adagrad: torch.optim.Adagrad, RMSprop: torch.optim.RMSprop,

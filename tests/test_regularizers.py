@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
+from minifw.gradcheck import numerical_gradient
 from minifw.module import Module, Parameter, Sequential
 from minifw.optim import SGD, Adam
 from minifw.regularizers import L1, L2, weights_only
-from minifw.gradcheck import numerical_gradient
 
 
 def test_penalty_values():

@@ -9,8 +9,17 @@ from hypothesis import strategies as st
 
 from minifw.module import Parameter
 from minifw.optim import SGD
-from minifw.schedules import (CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, InverseTimeLR,
-                              LinearLR, ReduceLROnPlateau, SequentialLR, StepLR)
+from minifw.schedules import (
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    ExponentialLR,
+    InverseTimeLR,
+    LinearLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    StepLR,
+)
 
 EPOCHS = 30
 LR0 = 0.1
