@@ -38,6 +38,8 @@ class Optimizer:
                 raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, expected a minifw Parameter")
             if any(p is q for q in self.params[:i]):
                 raise ValueError(f"{name}: parameter {i} appears twice in the list (it would be updated twice)")
+        self._require(isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool),
+                      "lr must be a number", repr(lr))
         self._require(lr >= 0, "lr must be >= 0", lr)
         self.lr = float(lr)
         self.initial_lr: float | None = None  # set by the first schedule (minifw.schedules), as in torch

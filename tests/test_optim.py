@@ -195,6 +195,8 @@ def test_any_shape(shape, dtype, case, seed):
     (lambda ps: Adamax(ps, lr=float("nan")), "Adamax: lr must be >= 0, got nan"),
     (lambda ps: Adamax(ps, weight_decay=-1), "Adamax: weight_decay must be >= 0"),
     (lambda ps: Adam([]), "Adam: got an empty parameter list"),
+    (lambda ps: SGD(ps, lr="0.1"), "SGD: lr must be a number, got '0.1'"),
+    (lambda ps: AdamW(ps, weight_decay=-0.1), "AdamW: weight_decay must be >= 0, got -0.1"),
 ])
 def test_bad_hyper_parameters(make, message):
     with pytest.raises(ValueError, match=message):

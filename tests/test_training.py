@@ -1,11 +1,14 @@
 """Model.fit / evaluate / predict, callbacks and the clear errors of a training run."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minifw as mf
 
@@ -299,6 +302,34 @@ def test_load_state_dict_strict_and_not_strict_like_pytorch():
     assert net.load_state_dict(other.state_dict()) == ([], [])
     with pytest.raises(TypeError, match="expected a dict of arrays such as state_dict\\(\\), got list"):
         net.load_state_dict([1, 2])
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.tuples(st.integers(1, 4), st.integers(1, 4)), key=st.sampled_from(["0.W", "0.b", "1.running_mean"]),
+       change=st.sampled_from(["drop_axis", "add_axis", "grow", "shrink"]))
+def test_any_wrong_shape_is_refused_by_name(shape, key, change):
+    net = mf.Sequential(mf.Linear(shape[0], shape[1], seed=0), mf.BatchNorm1d(shape[1]))
+    state = net.state_dict()
+    right = state[key].shape
+    wrong = {"drop_axis": right[1:], "add_axis": (1, *right), "grow": (right[0] + 1, *right[1:]),
+             "shrink": (max(right[0] - 1, 0), *right[1:])}[change]
+    state[key] = np.zeros(wrong, dtype=np.float32)
+    with pytest.raises(ValueError, match=re.escape(f"{key!r} has shape {right} in the model but {wrong}")):
+        net.load_state_dict(state)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 30), d=st.integers(1, 4), row=st.integers(0, 29), col=st.integers(0, 3),
+       bad=st.sampled_from([np.nan, np.inf, -np.inf]), dtype=st.sampled_from([np.float32, np.float64]))
+def test_non_finite_data_anywhere_is_found(n, d, row, col, bad, dtype):
+    X = np.random.default_rng(n).random((n, d)).astype(dtype)
+    X[row % n, col % d] = bad
+    net = mf.Sequential(mf.Linear(d, 2, seed=0))
+    model = mf.Model(net, mf.CrossEntropy(), mf.SGD(net.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match=f"in sample {row % n} "):
+        model.fit(X, np.zeros(n, dtype=int), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="predict: X holds non-finite values"):
+        model.predict(X)
 
 
 # -- reproducibility ---------------------------------------------------------------------------
