@@ -10,6 +10,7 @@ once, and the gradients of all its uses add up in `param.grad`, as in PyTorch.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -249,8 +250,11 @@ class Sequential(Module):
         return grad
 
     def set_input_grad(self, needed: bool) -> None:
-        """Tell the first layer: it alone sees this network's input."""
-        self.layers[0].set_input_grad(needed)
+        """Tell the first layer, which alone sees this network's input. A first layer that is also
+        used elsewhere in the network (weight tying) is told nothing: its other uses need dL/dx."""
+        first = self.layers[0]
+        uses = Counter(id(m) for _, m in self._named_modules())
+        first.set_input_grad(needed or any(uses[id(m)] > 1 for m in first.modules()))
 
     def __getitem__(self, i: int) -> Module:
         return self.layers[i]

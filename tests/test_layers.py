@@ -315,6 +315,7 @@ def test_model_tells_the_network_once_and_backward_has_one_signature():
 def test_a_layer_used_twice_sums_both_gradients_like_pytorch():
     shared = mf.Linear(4, 4, seed=0).astype(np.float64)
     net = mf.Sequential(shared, mf.Tanh(), shared, mf.Tanh(), mf.Linear(4, 2, seed=1).astype(np.float64))
+    net.set_input_grad(False)  # what Model does: the tied first layer must still pass dL/dx to its first use
     assert len(net.parameters()) == 4 and [n for n, _ in net.named_parameters()] == ["0.W", "0.b", "4.W", "4.b"]
     x = np.random.default_rng(0).normal(size=(5, 4))
     errors = check_module(net, x)
@@ -333,6 +334,15 @@ def test_a_layer_used_twice_sums_both_gradients_like_pytorch():
     net.backward(np.ones((5, 2)))
     np.testing.assert_allclose(shared.W.grad, lin.weight.grad.numpy().T, atol=1e-12)
     np.testing.assert_allclose(shared.b.grad, lin.bias.grad.numpy(), atol=1e-12)
+
+
+def test_a_network_with_a_tied_first_block_trains_with_model():
+    block = mf.Sequential(mf.Linear(2, 2, seed=0), mf.Tanh())
+    net = mf.Sequential(mf.Residual(block), block, mf.Linear(2, 2, seed=1))
+    X, y = mf.datasets.make_moons(64, seed=0)
+    model = mf.Model(net, mf.CrossEntropy(), mf.Adam(net.parameters(), lr=0.05))
+    history = model.fit(X, y, epochs=5, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
 
 
 def test_a_shared_parameter_is_listed_once_and_trained_once():
@@ -452,5 +462,14 @@ def test_tied_layer_gradient_is_the_sum_over_uses_for_any_shape(n, d, uses, seed
     layers: list[mf.Module] = []
     for _ in range(uses):
         layers += [shared, mf.Tanh()]
-    errors = check_module(mf.Sequential(*layers), np.random.default_rng(seed).normal(size=(n, d)))
+    net = mf.Sequential(*layers)
+    x = np.random.default_rng(seed).normal(size=(n, d))
+    errors = check_module(net, x)
     assert max(errors.values()) < 1e-6, errors
+    grads = {k: v.copy() for k, v in net.grads().items()}
+    net.set_input_grad(False)  # as Model does; the parameter gradients must not change
+    net.zero_grad()
+    net.forward(x)
+    net.backward(np.random.default_rng(42).standard_normal((n, d)))
+    for k, g in net.grads().items():
+        np.testing.assert_allclose(g, grads[k], rtol=1e-12, atol=1e-12)
