@@ -33,16 +33,38 @@ class Parameter:
         self.data = np.asarray(data)
         if self.data.dtype.kind != "f":
             raise TypeError(f"Parameter: expected a floating-point array, got dtype {self.data.dtype}")
-        self.grad: np.ndarray | None = np.zeros_like(self.data)
+        self._grad: np.ndarray | None = np.zeros_like(self.data)
+        self._zeroed = False  # zero_grad() was called and the stored values are stale
         self.role = role
         self.constraint = constraint
 
+    @property
+    def grad(self) -> np.ndarray | None:
+        """dL/d(data), summed over every backward pass since the last `zero_grad()`."""
+        if self._zeroed and self._grad is not None:
+            self._grad[...] = 0
+            self._zeroed = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray | None) -> None:
+        self._grad, self._zeroed = value, False
+
+    def zero_grad(self) -> None:
+        """Make the gradient zero, lazily: the next `accumulate` overwrites the array instead of
+        adding to it, which saves a pass over the array (reading `.grad` before that gives zeros)."""
+        self._zeroed = self._grad is not None
+
     def accumulate(self, grad: np.ndarray) -> None:
         """Add `grad` into `self.grad` (creating it when it is None), as PyTorch's backward does."""
-        if self.grad is None:
-            self.grad = np.array(grad, dtype=self.data.dtype)
+        if self._grad is None:
+            self._grad = np.zeros_like(self.data)
+            self._grad[...] = grad
+        elif self._zeroed:
+            self._grad[...] = grad
         else:
-            self.grad += grad
+            self._grad += grad
+        self._zeroed = False
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -115,9 +137,9 @@ class Module:
         return {name: p.grad for name, p in self.named_parameters()}
 
     def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero (see `Parameter.zero_grad`)."""
         for p in self.parameters():
-            if p.grad is not None:
-                p.grad[...] = 0
+            p.zero_grad()
 
     def num_parameters(self) -> int:
         return sum(p.data.size for p in self.parameters())

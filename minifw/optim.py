@@ -62,10 +62,9 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
 
     def zero_grad(self) -> None:
-        """Set every `p.grad` to zero (in place; a None gradient stays None)."""
+        """Set every `p.grad` to zero (in place, lazily; a None gradient stays None)."""
         for p in self.params:
-            if p.grad is not None:
-                p.grad[...] = 0
+            p.zero_grad()
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient, then its constraint."""

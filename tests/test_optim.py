@@ -316,3 +316,16 @@ def test_optimizer_applies_a_parameter_constraint_after_each_step():
     np.testing.assert_allclose(np.linalg.norm(p.data, axis=0), 1.0, rtol=1e-6)
     with pytest.raises(ValueError, match="MaxNorm: max_value must be > 0, got 0"):
         MaxNorm(0)
+
+
+def test_zero_grad_is_lazy_but_reads_as_zero():
+    p = Parameter(np.ones(3))
+    p.accumulate(np.array([1.0, 2.0, 3.0]))
+    array = p.grad
+    SGD([p]).zero_grad()
+    p.accumulate(np.array([5.0, 5.0, 5.0]))  # overwrites: the old values are gone without a zeroing pass
+    p.accumulate(np.array([1.0, 0.0, -1.0]))  # then adds
+    np.testing.assert_array_equal(p.grad, [6.0, 5.0, 4.0])
+    assert p.grad is array  # the same array throughout
+    p.zero_grad()
+    assert p.grad is array and not array.any()  # read before any accumulate: zeros

@@ -49,6 +49,10 @@ def show(*objects):
 # A `Parameter` is an array together with its gradient, of the same shape, and its **role**:
 # "weight", "bias" or "norm_scale". Regularizers pick the parameters they penalize by role
 # (lesson 03-03), so a layer you write yourself is treated right whatever you name its arrays.
+# Backward passes add into the gradient with `accumulate`. `zero_grad()` is lazy: it only marks
+# the gradient as zero, and the next `accumulate` overwrites the array instead of adding to it.
+# That saves one pass over every weight matrix per training step (reading `.grad` in between
+# still gives zeros).
 
 # %%
 show(mf.Parameter)
