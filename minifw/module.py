@@ -51,19 +51,22 @@ class Parameter:
         self._grad, self._zeroed = value, False
 
     def zero_grad(self) -> None:
-        """Make the gradient zero, lazily: the next `accumulate` overwrites the array instead of
-        adding to it, which saves a pass over the array (reading `.grad` before that gives zeros)."""
+        """Make the gradient zero, lazily: the next `accumulate` replaces it instead of adding to
+        it, which saves passes over the array (reading `.grad` before that gives zeros)."""
         self._zeroed = self._grad is not None
 
     def accumulate(self, grad: np.ndarray) -> None:
-        """Add `grad` into `self.grad` (creating it when it is None), as PyTorch's backward does."""
-        if self._grad is None:
+        """Add `grad` into `self.grad`, as PyTorch's backward does. After `zero_grad()` (or when
+        the gradient is None) a new array of the right shape and dtype, such as the result of
+        `x.T @ g`, becomes the gradient itself without a copy: pass one that nothing else keeps."""
+        if self._grad is not None and not self._zeroed:
+            self._grad += grad
+        elif (isinstance(grad, np.ndarray) and grad.flags.owndata and grad.flags.writeable
+              and grad.shape == self.data.shape and grad.dtype == self.data.dtype):
+            self._grad = grad
+        else:
             self._grad = np.zeros_like(self.data)
             self._grad[...] = grad
-        elif self._zeroed:
-            self._grad[...] = grad
-        else:
-            self._grad += grad
         self._zeroed = False
 
     @property

@@ -323,9 +323,20 @@ def test_zero_grad_is_lazy_but_reads_as_zero():
     p.accumulate(np.array([1.0, 2.0, 3.0]))
     array = p.grad
     SGD([p]).zero_grad()
-    p.accumulate(np.array([5.0, 5.0, 5.0]))  # overwrites: the old values are gone without a zeroing pass
+    assert p.grad is array and not array.any()  # read before any accumulate: zeros, in place
+    p.zero_grad()
+    fresh = np.array([5.0, 5.0, 5.0])
+    p.accumulate(fresh)  # replaces: a new array of the right shape and dtype becomes the gradient
+    assert p.grad is fresh
     p.accumulate(np.array([1.0, 0.0, -1.0]))  # then adds
     np.testing.assert_array_equal(p.grad, [6.0, 5.0, 4.0])
-    assert p.grad is array  # the same array throughout
     p.zero_grad()
-    assert p.grad is array and not array.any()  # read before any accumulate: zeros
+    view = np.arange(6.0)[::2]
+    p.accumulate(view)  # a view (or another dtype or shape) is copied, never kept
+    assert p.grad is not view and p.grad.base is None
+    p.zero_grad()
+    p.accumulate(np.array([1, 2, 3]))  # integers: copied into the float64 gradient
+    assert p.grad.dtype == np.float64
+    p.zero_grad()
+    p.accumulate(np.float64(2.0))  # a scalar broadcasts
+    np.testing.assert_array_equal(p.grad, [2.0, 2.0, 2.0])
