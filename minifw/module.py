@@ -241,6 +241,7 @@ class Sequential(Module):
     `Sequential(Linear(64, 32), ReLU(), Linear(32, 10))` names its layers "0", "1", "2", so
     parameters are called "0.W", "0.b", "2.W", ... Its `cache` holds each layer's cache after
     that layer's forward, so a layer used at two places gets back the right one in backward.
+    (Layers run by hand, `h = layer(h)` one by one, keep their own caches: backward uses those.)
     """
 
     def __init__(self, *layers: Module):
@@ -266,11 +267,12 @@ class Sequential(Module):
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """Backward through every layer in reverse order; returns dL/dx of the first layer's
         input (None when the first layer was told that no input gradient is needed)."""
-        if self.cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        saved = self.cache or []
         grad: np.ndarray | None = grad_out
-        for layer, cache in zip(reversed(self.layers), reversed(self.cache)):
-            layer.cache = cache
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            if any(layer.cache is c for c in saved):  # the layer's state comes from our forward:
+                layer.cache = saved[i]                # give it back the one of position i
             grad = layer.backward(grad)  # type: ignore[arg-type]  # only the first layer may return None
         return grad
 

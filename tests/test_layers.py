@@ -345,6 +345,21 @@ def test_a_network_with_a_tied_first_block_trains_with_model():
     assert history["loss"][-1] < history["loss"][0]
 
 
+def test_layers_run_by_hand_then_sequential_backward_use_their_own_caches():
+    net = mf.Sequential(mf.Linear(3, 4, seed=0), mf.Tanh(), mf.Linear(4, 2, seed=1)).astype(np.float64)
+    x_old, x_new = np.random.default_rng(0).normal(size=(2, 5, 3))
+    net.forward(x_old)  # an earlier forward through the Sequential ...
+    h = x_new
+    for layer in net.layers:  # ... then the layers one by one, as lesson 05 does
+        h = layer(h)
+    g = np.ones((5, 2))
+    dx = net.backward(g)
+    net.zero_grad()
+    net.forward(x_new)
+    np.testing.assert_allclose(dx, net.backward(g))
+    np.testing.assert_allclose(net[0].W.grad, x_new.T @ (net[2].backward(g) * (1 - np.tanh(net[0](x_new)) ** 2)))
+
+
 def test_a_shared_parameter_is_listed_once_and_trained_once():
     a, b = mf.Linear(3, 3, seed=0), mf.Linear(3, 3, seed=1)
     b.W = a.W  # tie the weights of two layers
