@@ -1,21 +1,48 @@
 """minifw: a small numpy framework with hand-written backward passes.
 
     import minifw as mf
+    mf.seed(0)
     net = mf.Sequential(mf.Linear(64, 32), mf.ReLU(), mf.Linear(32, 10))
     model = mf.Model(net, mf.CrossEntropy(), mf.Adam(net.parameters(), lr=1e-3))
     history = model.fit(X, y, epochs=20, batch_size=32, validation_data=(X_val, y_val))
 """
-from . import autograd, datasets, init, onnx
+from . import autograd, datasets, gradcheck, init, onnx
 from .callbacks import Callback, EarlyStopping, History, LearningRateScheduler
+from .constraints import MaxNorm
 from .data import MinMaxScaler, StandardScaler, minibatches, one_hot, train_test_split, train_val_test_split
-from .layers import (BatchNorm1d, Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh, log_softmax,
-                     sigmoid, softmax)
+from .layers import (
+                     BatchNorm1d,
+                     Dropout,
+                     Flatten,
+                     LeakyReLU,
+                     Linear,
+                     ReLU,
+                     Residual,
+                     Sigmoid,
+                     Softmax,
+                     Tanh,
+                     log_softmax,
+                     sigmoid,
+                     softmax,
+)
 from .losses import BCE, MAE, MSE, NLL, BCEWithLogits, CrossEntropy, Loss
 from .metrics import accuracy, confusion_matrix
 from .module import Module, Parameter, Sequential
-from .optim import SGD, Adagrad, Adam, Adamax, Optimizer, RMSprop
+from .optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm
 from .regularizers import L1, L2, Regularizer, weights_only
-from .schedules import CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, InverseTimeLR, LRSchedule, StepLR
+from .schedules import (
+                     CosineAnnealingLR,
+                     CosineAnnealingWarmRestarts,
+                     CyclicLR,
+                     ExponentialLR,
+                     InverseTimeLR,
+                     LinearLR,
+                     LRSchedule,
+                     ReduceLROnPlateau,
+                     SequentialLR,
+                     StepLR,
+)
+from .seeding import seed
 from .training import Model
 
 __version__ = "0.1.0"

@@ -140,6 +140,7 @@ class Tensor:
         self._accumulate(np.asarray(grad))
         for node in reversed(order):  # every node is done before its inputs are visited
             if node.parents:
+                assert node._backward is not None and node.grad is not None  # set for every non-leaf node
                 for parent, g in zip(node.parents, node._backward(node.grad)):
                     if parent.requires_grad:
                         parent._accumulate(g)

@@ -5,13 +5,22 @@ The hooks and their names follow Keras: `on_train_begin(model)`, `on_epoch_end(e
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from .schedules import LRSchedule, ReduceLROnPlateau
+
+if TYPE_CHECKING:
+    from .training import Model
 
 
 class Callback:
-    model = None
+    """Base class: override the hooks you need; `self.model` is the `Model` being trained."""
 
-    def on_train_begin(self, model) -> None:
+    model: Model
+
+    def on_train_begin(self, model: Model) -> None:
         self.model = model
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
@@ -24,11 +33,11 @@ class Callback:
 class History(Callback):
     """Per-epoch logs: `history.history["val_loss"][e]` is the validation loss after epoch e."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
@@ -55,13 +64,14 @@ class EarlyStopping(Callback):
         self.sign = 1 if mode == "max" or (mode == "auto" and "acc" in monitor) else -1
         self.restore_best_weights = restore_best_weights
 
-    def on_train_begin(self, model):
+    def on_train_begin(self, model: Model) -> None:
         super().on_train_begin(model)
-        self.best, self.best_epoch, self.wait = -np.inf, None, 0
-        self.best_state = None
-        self.stopped_epoch = None
+        self.best, self.wait = -np.inf, 0
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.stopped_epoch: int | None = None
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping: monitored value {self.monitor!r} is not logged; "
                            f"logged values are {sorted(logs)} (pass validation_data to fit for 'val_*')")
@@ -76,7 +86,7 @@ class EarlyStopping(Callback):
                 self.stopped_epoch = epoch
                 self.model.stop_training = True
 
-    def on_train_end(self):
+    def on_train_end(self) -> None:
         if self.restore_best_weights and self.best_state is not None:
             self.model.network.load_state_dict(self.best_state)
 
@@ -87,11 +97,22 @@ class EarlyStopping(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """Call `schedule.step()` after every epoch (a schedule from `minifw.schedules`) and log the rate."""
+    """Step a schedule from `minifw.schedules` after every epoch and log the rate ("lr").
 
-    def __init__(self, schedule):
-        self.schedule = schedule
+    A `ReduceLROnPlateau` is stepped with the logged value `monitor` (default "val_loss")."""
 
-    def on_epoch_end(self, epoch, logs):
+    def __init__(self, schedule: LRSchedule | ReduceLROnPlateau, monitor: str = "val_loss"):
+        if not isinstance(schedule, (LRSchedule, ReduceLROnPlateau)) or schedule.optimizer is None:
+            raise TypeError(f"LearningRateScheduler: expected a schedule with an optimizer, got {schedule!r}")
+        self.schedule, self.monitor = schedule, monitor
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        assert self.schedule.optimizer is not None
         logs["lr"] = self.schedule.optimizer.lr
-        self.schedule.step()
+        if isinstance(self.schedule, ReduceLROnPlateau):
+            if self.monitor not in logs:
+                raise KeyError(f"LearningRateScheduler: monitored value {self.monitor!r} is not logged; "
+                               f"logged values are {sorted(logs)} (pass validation_data to fit for 'val_*')")
+            self.schedule.step(logs[self.monitor])
+        else:
+            self.schedule.step()

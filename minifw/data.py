@@ -5,17 +5,20 @@ Features are float32 unless they come in as float64 (then float64 stays float64)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-RNGLike = int | np.random.Generator | None
+from .seeding import RNGLike
+from .seeding import rng as _as_rng
 
 
-def _as_rng(rng: RNGLike) -> np.random.Generator:
-    """A seed (int), an existing Generator (used as is) or None (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(rng)
+def _samples(value: Any, name: str, caller: str) -> np.ndarray:
+    """`value` as an array with at least one sample (lists are converted), or a clear error."""
+    array = np.asarray(value)
+    if array.ndim == 0 or len(array) == 0:
+        raise ValueError(f"{caller}: expected {name} as an array of at least one sample, got shape {array.shape}")
+    return array
 
 
 def _float_dtype(x: np.ndarray) -> type:
@@ -38,6 +41,8 @@ def minibatches(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"minibatches: batch_size must be a positive integer, got {batch_size!r}")
+    X = np.asarray(X)
+    y = None if y is None else np.asarray(y)
     n = len(X)
     if y is not None and len(y) != n:
         raise ValueError(f"minibatches: X and y must have the same length, got {n} and {len(y)}")
@@ -94,14 +99,15 @@ def _split_indices(
     X: np.ndarray, y: np.ndarray, sizes: dict[str, float | int], stratify: bool, seed: RNGLike, caller: str
 ) -> list[np.ndarray]:
     """Index arrays [rest, part_1, part_2, ...] of the given sizes, each in random order."""
+    X, y = _samples(X, "X", caller), _samples(y, "y", caller)
     if len(X) != len(y):
         raise ValueError(f"{caller}: X and y must have the same length, got {len(X)} and {len(y)}")
     n = len(y)
-    counts = [_count(size, n, name, caller) for name, size in sizes.items()]
-    if sum(counts) >= n:
-        raise ValueError(f"{caller}: {' + '.join(sizes)} take {sum(counts)} of {n} samples; "
+    requested = [_count(size, n, name, caller) for name, size in sizes.items()]
+    if sum(requested) >= n:
+        raise ValueError(f"{caller}: {' + '.join(sizes)} take {sum(requested)} of {n} samples; "
                          "nothing is left to train on")
-    counts = np.array([n - sum(counts), *counts])
+    counts = np.array([n - sum(requested), *requested])
     rng = _as_rng(seed)
     if not stratify:
         return [rng.permutation(part) for part in np.split(rng.permutation(n), np.cumsum(counts)[:-1])]
@@ -123,6 +129,7 @@ def train_test_split(
     test_size: fraction of the samples (float) or a number of samples (int). With `stratify`,
     each class keeps its overall proportion in both parts (up to one sample per class).
     """
+    X, y = np.asarray(X), np.asarray(y)
     train, test = _split_indices(X, y, {"test_size": test_size}, stratify, seed, "train_test_split")
     return X[train], X[test], y[train], y[test]
 
@@ -140,6 +147,7 @@ def train_val_test_split(
     Sizes are fractions of all samples (float) or numbers of samples (int); the training set
     gets the rest. With `stratify`, every part keeps the class proportions (±1 per class).
     """
+    X, y = np.asarray(X), np.asarray(y)
     sizes = {"val_size": val_size, "test_size": test_size}
     train, val, test = _split_indices(X, y, sizes, stratify, seed, "train_val_test_split")
     return X[train], X[val], X[test], y[train], y[val], y[test]
@@ -153,6 +161,8 @@ class _Scaler:
 
     def _fit_input(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__}.fit: expected a numeric array, got dtype {X.dtype}")
         if X.ndim == 0 or len(X) == 0:
             raise ValueError(f"{type(self).__name__}.fit: expected an array of shape (n_samples, n_features) "
                              f"with n_samples >= 1, got shape {X.shape}")
@@ -180,7 +190,7 @@ class _Scaler:
 
 
 class MinMaxScaler(_Scaler):
-    """$x' = lo + (x - min) \\cdot (hi - lo) / (max - min)$ per feature, mapping the training range to
+    r"""$x' = lo + (x - min) \cdot (hi - lo) / (max - min)$ per feature, mapping the training range to
     `feature_range = (lo, hi)`.
 
     After `fit(X)` (X: (n, ...)): `min_`, `max_` are the per-feature training minimum and
@@ -213,11 +223,12 @@ class MinMaxScaler(_Scaler):
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         X = self._checked(X, "inverse_transform")
+        assert self.scale_ is not None and self.min_ is not None  # fitted (checked above)
         return ((X - self.feature_range[0]) / self.scale_ + self.min_).astype(_float_dtype(X))
 
 
 class StandardScaler(_Scaler):
-    """$x' = (x - \\mu) / \\sigma$ per feature, with the training mean and (population) std.
+    r"""$x' = (x - \mu) / \sigma$ per feature, with the training mean and (population) std.
 
     After `fit(X)` (X: (n, ...)): `mean_` and `std_` per feature; a constant feature gets
     `std_ = 1`, so it maps to 0 instead of dividing by zero.

@@ -106,7 +106,7 @@ def make_circles(
 
 
 def make_regression_1d(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """$y = \\sin(x) + \\varepsilon$, $x \\sim U(-3, 3)$, $\\varepsilon \\sim N(0, noise^2)$.
+    r"""$y = \sin(x) + \varepsilon$, $x \sim U(-3, 3)$, $\varepsilon \sim N(0, noise^2)$.
 
     Returns X (n, 1) float32 and y (n, 1) float32: a column, like the output of a `Linear(1, 1)`,
     so `pred - y` does not broadcast to (n, n).
@@ -119,12 +119,12 @@ def make_regression_1d(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple
 
 
 def make_tumours(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Tumour size and patient age -> malignant (1) or benign (0), a 2-feature logistic problem.
+    r"""Tumour size and patient age -> malignant (1) or benign (0), a 2-feature logistic problem.
 
     X (n, 2) float32 in natural units: column 0 is the size in mm (1 to 50, one decimal),
     column 1 the age in whole years (20 to 90), so the columns differ in scale and
     normalization matters. y (n,) int64 is drawn with
-    $P(malignant) = \\sigma(0.2 (size - 25) + 0.1 (age - 55))$.
+    $P(malignant) = \sigma(0.2 (size - 25) + 0.1 (age - 55))$.
     """
     _check_n(n, 1, "make_tumours")
     rng = np.random.default_rng(seed)

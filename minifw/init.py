@@ -17,30 +17,30 @@ def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None) -> np.
 
 
 def normal(shape: tuple[int, ...], rng: np.random.Generator, std: float = 0.01) -> np.ndarray:
-    """$W_{ij} \\sim \\mathcal{N}(0, \\sigma^2)$ with a fixed `std` (default 0.01)."""
+    r"""$W_{ij} \sim \mathcal{N}(0, \sigma^2)$ with a fixed `std` (default 0.01)."""
     return (rng.standard_normal(shape) * std).astype(np.float32)
 
 
 def xavier_normal(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """Glorot/Xavier normal: $\\sigma = \\sqrt{2 / (n_{in} + n_{out})}$ (for tanh and sigmoid)."""
+    r"""Glorot/Xavier normal: $\sigma = \sqrt{2 / (n_{in} + n_{out})}$ (for tanh and sigmoid)."""
     fan_in, fan_out = shape
     return normal(shape, rng, std=np.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def xavier_uniform(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """Glorot/Xavier uniform: $U(-a, a)$, $a = \\sqrt{6 / (n_{in} + n_{out})}$."""
+    r"""Glorot/Xavier uniform: $U(-a, a)$, $a = \sqrt{6 / (n_{in} + n_{out})}$."""
     fan_in, fan_out = shape
     a = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-a, a, size=shape).astype(np.float32)
 
 
 def he_normal(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """He/Kaiming normal: $\\sigma = \\sqrt{2 / n_{in}}$ (for ReLU)."""
+    r"""He/Kaiming normal: $\sigma = \sqrt{2 / n_{in}}$ (for ReLU)."""
     return normal(shape, rng, std=np.sqrt(2.0 / shape[0]))
 
 
 def he_uniform(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """He/Kaiming uniform: $U(-a, a)$, $a = \\sqrt{6 / n_{in}}$ (for ReLU)."""
+    r"""He/Kaiming uniform: $U(-a, a)$, $a = \sqrt{6 / n_{in}}$ (for ReLU)."""
     a = np.sqrt(6.0 / shape[0])
     return rng.uniform(-a, a, size=shape).astype(np.float32)
 

@@ -1,46 +1,73 @@
-"""Layers with hand-written backward passes.
+r"""Layers with hand-written backward passes.
 
 Every layer keeps what its backward pass needs in `self.cache` during `forward`, and its
-`backward(grad_out)` returns $\\partial L / \\partial x$ with the shape of `x`, adding
-$\\partial L / \\partial \\theta$ into each parameter's `.grad`. Shapes: `N` is the batch size.
+`backward(grad_out)` returns $\partial L / \partial x$ with the shape of `x`, adding
+$\partial L / \partial \theta$ into each parameter's `.grad`. Shapes: `N` is the batch size.
+Integer or boolean inputs are computed in float32; float64 in gives float64 out.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from . import init as initializers
+from .constraints import Constraint
 from .module import Module, Parameter
+from .seeding import RNGLike
+from .seeding import rng as make_rng
+
+
+def as_float(caller: object, x: Any) -> np.ndarray:
+    """`x` as a floating-point array: floats unchanged, integers and booleans as float32;
+    anything else (a list, strings, objects) is a TypeError naming what was expected."""
+    name = caller if isinstance(caller, str) else repr(caller)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got a {type(x).__name__} (wrap it in np.asarray)")
+    if x.dtype.kind == "f":
+        return x
+    if x.dtype.kind in "biu":
+        return x.astype(np.float32)
+    raise TypeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
 
 
 def _check_grad(layer: Module, grad_out: np.ndarray, shape: tuple[int, ...]) -> None:
-    if grad_out.shape != shape:
-        raise ValueError(f"{layer!r}.backward: expected grad_out of shape {shape} (the forward output), got {grad_out.shape}")
+    if not isinstance(grad_out, np.ndarray) or grad_out.shape != shape:
+        got = grad_out.shape if isinstance(grad_out, np.ndarray) else type(grad_out).__name__
+        raise ValueError(f"{layer!r}.backward: expected grad_out of shape {shape} (the forward output), got {got}")
 
 
-def _cached(layer: Module):
-    if getattr(layer, "cache", None) is None:
+def _cached(layer: Module) -> Any:
+    if layer.cache is None:
         raise RuntimeError(f"{layer!r}.backward called before forward")
     return layer.cache
 
 
 class Linear(Module):
-    """Fully connected layer $y = xW + b$.
+    r"""Fully connected layer $y = xW + b$.
 
     x: (N, in_features) -> y: (N, out_features); W: (in_features, out_features), b: (out_features,).
-    Default initialization: He uniform for W (suits ReLU), zeros for b.
+    Default initialization: He uniform for W (suits ReLU), zeros for b. `weight_constraint`
+    (e.g. `MaxNorm(3)`) is applied to W after every optimizer step.
     """
 
-    can_skip_input_grad = True
-
     def __init__(self, in_features: int, out_features: int, init: str | initializers.Initializer = "he_uniform",
-                 bias: bool = True, seed: int | np.random.Generator | None = None, dtype: type = np.float32):
+                 bias: bool = True, seed: RNGLike = None, dtype: type = np.float32,
+                 weight_constraint: Constraint | None = None):
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = np.random.default_rng(seed)
-        self.W = Parameter(initializers.get(init)((self.in_features, self.out_features), rng).astype(dtype))
-        self.b = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
-        self.cache = None
+        weights = initializers.get(init)((self.in_features, self.out_features), make_rng(seed))
+        self.W = Parameter(weights.astype(dtype), role="weight", constraint=weight_constraint)
+        self.b = Parameter(np.zeros(self.out_features, dtype=dtype), role="bias") if bias else None
+        self.input_grad = True
+
+    def set_input_grad(self, needed: bool) -> None:
+        self.input_grad = needed
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(self, x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_features}), got {x.shape}")
         out = x @ self.W.data
@@ -49,15 +76,15 @@ class Linear(Module):
         self.cache = x
         return out.astype(x.dtype, copy=False)
 
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Adds dL/dW and dL/db into the parameters' grads; returns dL/dx, or None when
-        `input_grad` is False (the first layer of a network: nothing upstream needs it)."""
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        """Adds dL/dW and dL/db into the parameters' grads; returns dL/dx, or None when this
+        layer was told (`set_input_grad(False)`) that nothing upstream needs it."""
         x = _cached(self)
         _check_grad(self, grad_out, (x.shape[0], self.out_features))
-        self.W.grad += x.T @ grad_out          # dL/dW = x^T g
+        self.W.accumulate(x.T @ grad_out)             # dL/dW = x^T g
         if self.b is not None:
-            self.b.grad += grad_out.sum(axis=0)  # dL/db = sum over the batch of g
-        if not input_grad:
+            self.b.accumulate(grad_out.sum(axis=0))   # dL/db = sum over the batch of g
+        if not self.input_grad:
             return None
         return (grad_out @ self.W.data.T).astype(x.dtype, copy=False)  # dL/dx = g W^T
 
@@ -66,11 +93,10 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """$\\mathrm{relu}(x) = \\max(0, x)$, derivative $1[x > 0]$."""
-
-    cache = None
+    r"""$\mathrm{relu}(x) = \max(0, x)$, derivative $1[x > 0]$."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(self, x)
         self.cache = x > 0
         return x * self.cache
 
@@ -81,14 +107,13 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """$f(x) = x$ for $x > 0$, else $\\alpha x$; derivative 1 or $\\alpha$."""
-
-    cache = None
+    r"""$f(x) = x$ for $x > 0$, else $\alpha x$; derivative 1 or $\alpha$."""
 
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = negative_slope
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(self, x)
         self.cache = x > 0
         return np.where(self.cache, x, x * x.dtype.type(self.negative_slope))
 
@@ -102,18 +127,17 @@ class LeakyReLU(Module):
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """$\\sigma(z) = 1 / (1 + e^{-z})$, computed from $e^{-|z|}$ so that no exponent overflows."""
+    r"""$\sigma(z) = 1 / (1 + e^{-z})$, computed from $e^{-|z|}$ so that no exponent overflows."""
+    z = as_float("sigmoid", np.asarray(z))
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
 
 
 class Sigmoid(Module):
-    """$\\sigma(x) = 1 / (1 + e^{-x})$, derivative $\\sigma(x)(1 - \\sigma(x))$; stable for large $|x|$."""
-
-    cache = None
+    r"""$\sigma(x) = 1 / (1 + e^{-x})$, derivative $\sigma(x)(1 - \sigma(x))$; stable for large $|x|$."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.cache = sigmoid(x)
+        self.cache = sigmoid(as_float(self, x))
         return self.cache
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -123,12 +147,10 @@ class Sigmoid(Module):
 
 
 class Tanh(Module):
-    """$\\tanh(x)$, derivative $1 - \\tanh^2(x)$."""
-
-    cache = None
+    r"""$\tanh(x)$, derivative $1 - \tanh^2(x)$."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.cache = np.tanh(x)
+        self.cache = np.tanh(as_float(self, x))
         return self.cache
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -138,49 +160,59 @@ class Tanh(Module):
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """$\\mathrm{softmax}(z)_i = e^{z_i - \\max z} / \\sum_j e^{z_j - \\max z}$ (shifted: never overflows)."""
+    r"""$\mathrm{softmax}(z)_i = e^{z_i - \max z} / \sum_j e^{z_j - \max z}$ (shifted: never overflows)."""
+    z = as_float("softmax", np.asarray(z))
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """$\\log \\mathrm{softmax}(z) = z - \\max z - \\log \\sum_j e^{z_j - \\max z}$, stable for huge logits."""
+    r"""$\log \mathrm{softmax}(z) = z - \max z - \log \sum_j e^{z_j - \max z}$, stable for huge logits."""
+    z = as_float("log_softmax", np.asarray(z))
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class Softmax(Module):
-    """Softmax over the last axis: (N, C) -> (N, C) probabilities.
+    r"""Softmax along `axis` (default the last): (N, C) -> (N, C) probabilities summing to 1 along it.
 
-    Backward: $\\partial L/\\partial z = s \\odot (g - \\sum_j g_j s_j)$. For training, prefer
-    `CrossEntropy` on logits, which fuses softmax and the log and is stabler.
+    Backward: $\partial L/\partial z = s \odot (g - \sum_j g_j s_j)$, the sum along `axis`. For
+    training, prefer `CrossEntropy` on logits, which fuses softmax and the log and is stabler.
     """
 
-    cache = None
+    def __init__(self, axis: int = -1):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Softmax: axis must be an integer, got {axis!r}")
+        self.axis = int(axis)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.cache = softmax(x)
+        x = as_float(self, x)
+        if not -x.ndim <= self.axis < x.ndim:
+            raise ValueError(f"{self!r}: axis {self.axis} is out of range for an input of shape {x.shape}")
+        self.cache = softmax(x, self.axis)
         return self.cache
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = _cached(self)
         _check_grad(self, grad_out, s.shape)
-        return s * (grad_out - (grad_out * s).sum(axis=-1, keepdims=True))
+        return s * (grad_out - (grad_out * s).sum(axis=self.axis, keepdims=True))
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
 
 
 class Dropout(Module):
-    """Inverted dropout: in training, zero each unit with probability `p` and scale the rest by
+    r"""Inverted dropout: in training, zero each unit with probability `p` and scale the rest by
     $1/(1-p)$ so the expected activation is unchanged; in eval mode, the identity."""
 
-    cache = None
-
-    def __init__(self, p: float = 0.5, seed: int | np.random.Generator | None = None):
+    def __init__(self, p: float = 0.5, seed: RNGLike = None):
         if not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p
-        self.rng = np.random.default_rng(seed)
+        self.rng = make_rng(seed)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(self, x)
         if not self.training or self.p == 0:
             self.cache = np.ones((), dtype=x.dtype)
             return x
@@ -195,25 +227,26 @@ class Dropout(Module):
 
 
 class BatchNorm1d(Module):
-    """Batch normalization over the batch axis: (N, C) -> (N, C).
+    r"""Batch normalization over the batch axis: (N, C) -> (N, C).
 
-    Train: $\\hat x = (x - \\mu_B) / \\sqrt{\\sigma_B^2 + \\epsilon}$, $y = \\gamma \\hat x + \\beta$ with batch
+    Train: $\hat x = (x - \mu_B) / \sqrt{\sigma_B^2 + \epsilon}$, $y = \gamma \hat x + \beta$ with batch
     statistics, and running estimates updated as in PyTorch:
-    $r \\leftarrow (1 - m) r + m \\cdot s$ (the running variance uses the unbiased batch variance).
-    Eval: the running statistics replace the batch ones. Defaults: $\\gamma = 1$, $\\beta = 0$.
+    $r \leftarrow (1 - m) r + m \cdot s$ (the running variance uses the unbiased batch variance).
+    Eval: the running statistics replace the batch ones. Defaults: $\gamma = 1$, $\beta = 0$.
+    $\gamma$ has the role "norm_scale" and $\beta$ the role "bias" (regularizers skip both by default).
     """
 
     _buffers = ("running_mean", "running_var")
-    cache = None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, dtype: type = np.float32):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.gamma = Parameter(np.ones(num_features, dtype=dtype))
-        self.beta = Parameter(np.zeros(num_features, dtype=dtype))
-        self.running_mean = np.zeros(num_features, dtype=dtype)
-        self.running_var = np.ones(num_features, dtype=dtype)
+        self.gamma = Parameter(np.ones(num_features, dtype=dtype), role="norm_scale")
+        self.beta = Parameter(np.zeros(num_features, dtype=dtype), role="bias")
+        self.running_mean: np.ndarray = np.zeros(num_features, dtype=dtype)
+        self.running_var: np.ndarray = np.ones(num_features, dtype=dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(self, x)
         if x.ndim != 2 or x.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}), got {x.shape}")
         if self.training:
@@ -234,8 +267,8 @@ class BatchNorm1d(Module):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x_hat, inv_std, training = _cached(self)
         _check_grad(self, grad_out, x_hat.shape)
-        self.gamma.grad += (grad_out * x_hat).sum(axis=0)
-        self.beta.grad += grad_out.sum(axis=0)
+        self.gamma.accumulate((grad_out * x_hat).sum(axis=0))
+        self.beta.accumulate(grad_out.sum(axis=0))
         g = grad_out * self.gamma.data  # dL/dx_hat
         if not training:  # the statistics are constants
             return (g * inv_std).astype(grad_out.dtype, copy=False)
@@ -250,11 +283,47 @@ class BatchNorm1d(Module):
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...); backward reshapes back."""
 
-    cache = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(self, x)
         self.cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out.reshape(_cached(self))
+
+
+class Residual(Module):
+    r"""A skip connection around `block`: $y = x + \mathrm{block}(x)$ (the block keeps the shape).
+
+    Backward: $\partial L/\partial x = g + \mathrm{block.backward}(g)$ with $g = \partial L/\partial y$:
+    the gradient reaches $x$ both directly and through the block. The parameters are the block's.
+    """
+
+    def __init__(self, block: Module):
+        if not isinstance(block, Module):
+            raise TypeError(f"Residual: expected a minifw Module as the block, got {type(block).__name__}")
+        self.block = block
+        self.input_grad = True
+
+    def set_input_grad(self, needed: bool) -> None:
+        self.input_grad = needed
+        self.block.set_input_grad(needed)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float(self, x)
+        out = self.block.forward(x)
+        if out.shape != x.shape:
+            raise ValueError(f"{self!r}: the block maps shape {x.shape} to {out.shape}; a residual block "
+                             "must keep the shape")
+        self.cache = self.block.cache  # the block's own cache, restored in backward (the block may be shared)
+        return x + out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        self.block.cache = _cached(self)
+        grad_block = self.block.backward(grad_out)
+        if not self.input_grad:
+            return None
+        return grad_out + grad_block
+
+    def extra_repr(self) -> str:
+        return repr(self.block)

@@ -1,19 +1,34 @@
-"""Losses: `loss(pred, target) -> (mean_loss, grad_pred)`.
+r"""Losses: `loss(pred, target) -> (mean_loss, grad_pred)`.
 
 The loss of a batch is the mean of the per-sample losses (the *cost*); the returned gradient
-is $\\partial\\, \\mathrm{cost} / \\partial\\, \\mathrm{pred}$, with the shape of `pred`, ready for
-`model.backward`.
+is $\partial\, \mathrm{cost} / \partial\, \mathrm{pred}$, with the shape of `pred`, ready for
+`model.backward`. Integer predictions are computed in float32; the values at the edges
+(probabilities of exactly 0 or 1, masked `-inf` logits) are those of PyTorch.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .layers import log_softmax, sigmoid, softmax
+from .layers import as_float, log_softmax, sigmoid, softmax
+
+
+def check_inputs(name: str, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    """`pred` as a non-empty float array and `target` as a numeric array, or a clear error."""
+    pred = as_float(name, pred)
+    if pred.size == 0:
+        raise ValueError(f"{name}: expected a non-empty batch of predictions, got shape {pred.shape}")
+    target = np.asarray(target)
+    if target.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numeric targets, got dtype {target.dtype}")
+    return pred, target
 
 
 def _check_same_shape(name: str, pred: np.ndarray, target: np.ndarray) -> None:
     if pred.shape != target.shape:
-        raise ValueError(f"{name}: expected target of the same shape as the predictions {pred.shape}, got {target.shape}")
+        raise ValueError(f"{name}: expected target of the same shape as the predictions {pred.shape}, "
+                         f"got {target.shape}")
 
 
 def check_labels(name: str, labels: np.ndarray, num_classes: int, batch: int) -> np.ndarray:
@@ -41,58 +56,67 @@ class Loss:
 
 
 class MSE(Loss):
-    """Mean squared error $\\frac{1}{n}\\sum (p - y)^2$ over all elements; gradient $\\frac{2}{n}(p - y)$."""
+    r"""Mean squared error $\frac{1}{n}\sum (p - y)^2$ over all elements; gradient $\frac{2}{n}(p - y)$."""
 
-    def __call__(self, pred, target):
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        pred, target = check_inputs("MSE", pred, target)
         _check_same_shape("MSE", pred, target)
         diff = pred - target.astype(pred.dtype, copy=False)
         return float(np.mean(diff ** 2)), (2 / diff.size) * diff
 
 
 class MAE(Loss):
-    """Mean absolute error $\\frac{1}{n}\\sum |p - y|$; gradient $\\frac{1}{n}\\,\\mathrm{sign}(p - y)$."""
+    r"""Mean absolute error $\frac{1}{n}\sum |p - y|$; gradient $\frac{1}{n}\,\mathrm{sign}(p - y)$."""
 
-    def __call__(self, pred, target):
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        pred, target = check_inputs("MAE", pred, target)
         _check_same_shape("MAE", pred, target)
         diff = pred - target.astype(pred.dtype, copy=False)
         return float(np.mean(np.abs(diff))), np.sign(diff) / diff.size
 
 
 class BCEWithLogits(Loss):
-    """Binary cross-entropy on logits $z$ with targets $y \\in [0, 1]$:
-    $\\ell = \\max(z, 0) - zy + \\log(1 + e^{-|z|})$, which equals
-    $-y\\log\\sigma(z) - (1-y)\\log(1-\\sigma(z))$ without overflow. Gradient $(\\sigma(z) - y)/n$."""
+    r"""Binary cross-entropy on logits $z$ with targets $y \in [0, 1]$:
+    $\ell = \max(z, 0) - zy + \log(1 + e^{-|z|})$, which equals
+    $-y\log\sigma(z) - (1-y)\log(1-\sigma(z))$ without overflow. Gradient $(\sigma(z) - y)/n$."""
 
-    def __call__(self, pred, target):
-        _check_same_shape("BCEWithLogits", pred, target)
-        z, y = pred, target.astype(pred.dtype, copy=False)
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        z, target = check_inputs("BCEWithLogits", pred, target)
+        _check_same_shape("BCEWithLogits", z, target)
+        y = target.astype(z.dtype, copy=False)
         loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
         return float(np.mean(loss)), (sigmoid(z) - y) / z.size
 
 
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch's floor of p(1-p), a float32 constant
+
+
 class BCE(Loss):
-    """Binary cross-entropy on probabilities $p$: $-y\\log p - (1-y)\\log(1-p)$, with $p$ clipped to
-    $[\\epsilon, 1-\\epsilon]$; gradient $\\frac{1}{n}\\frac{p - y}{p(1-p)}$. Prefer `BCEWithLogits`."""
+    r"""Binary cross-entropy on probabilities $p$: $-y\log p - (1-y)\log(1-p)$, as PyTorch's `BCELoss`:
+    each log is clamped at $-100$ (so $p = 0$ or $1$ gives a finite loss), and the gradient is
+    $\frac{1}{n}\frac{p - y}{\max(p(1-p),\ 10^{-12})}$. Prefer `BCEWithLogits`, which is stable."""
 
-    def __init__(self, eps: float = 1e-7):
-        self.eps = eps
-
-    def __call__(self, pred, target):
-        _check_same_shape("BCE", pred, target)
-        if np.any((pred < 0) | (pred > 1)):
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        p, target = check_inputs("BCE", pred, target)
+        _check_same_shape("BCE", p, target)
+        if np.any((p < 0) | (p > 1)):
             raise ValueError("BCE: expected probabilities in [0, 1]; for logits use BCEWithLogits")
-        p = np.clip(pred, self.eps, 1 - self.eps)
-        y = target.astype(pred.dtype, copy=False)
-        loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
-        return float(np.mean(loss)), ((p - y) / (p * (1 - p)) / p.size).astype(pred.dtype, copy=False)
+        y = target.astype(p.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            log_p, log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        loss = -(y * log_p + (1 - y) * log_1mp)
+        grad = (p - y) / np.maximum(p * (1 - p), _BCE_EPS) / p.size
+        return float(np.mean(loss)), grad.astype(p.dtype, copy=False)
 
 
 class CrossEntropy(Loss):
-    """Softmax cross-entropy on logits (N, C) with class labels (N,):
-    $\\ell_i = -\\sum_c q_{ic} \\log \\mathrm{softmax}(z_i)_c$, the log-softmax computed stably.
+    r"""Softmax cross-entropy on logits (N, C) with class labels (N,):
+    $\ell_i = -\sum_c q_{ic} \log \mathrm{softmax}(z_i)_c$, the log-softmax computed stably.
 
-    With label smoothing $\\varepsilon$ the target is $q = (1-\\varepsilon)\\,\\mathrm{onehot}(y) + \\varepsilon / C$
-    (as in `torch.nn.CrossEntropyLoss(label_smoothing=...)`). Gradient $(\\mathrm{softmax}(z) - q) / N$.
+    With label smoothing $\varepsilon$ the target is $q = (1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon / C$
+    (as in `torch.nn.CrossEntropyLoss(label_smoothing=...)`). Gradient $(\mathrm{softmax}(z) - q) / N$.
+    Masked logits ($-\infty$, probability 0) are allowed, with PyTorch's values: they add nothing
+    to the loss where $q = 0$ and make it infinite where $q > 0$.
     """
 
     def __init__(self, label_smoothing: float = 0.0):
@@ -100,23 +124,28 @@ class CrossEntropy(Loss):
             raise ValueError(f"CrossEntropy: label_smoothing must be in [0, 1], got {label_smoothing}")
         self.label_smoothing = label_smoothing
 
-    def __call__(self, pred, target):
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        pred, target = check_inputs("CrossEntropy", pred, target)
         if pred.ndim != 2:
             raise ValueError(f"CrossEntropy: expected logits of shape (N, C), got {pred.shape}")
         n, c = pred.shape
         labels = check_labels("CrossEntropy", target, c, n)
-        q = np.full_like(pred, self.label_smoothing / c)
-        q[np.arange(n), labels] += 1 - self.label_smoothing
+        rows = np.arange(n)
         logp = log_softmax(pred)
-        loss = -(q * logp).sum() / n
-        return float(loss), (softmax(pred) - q) / n
+        loss = -(1 - self.label_smoothing) * logp[rows, labels].sum()  # the product 0 * -inf never happens
+        if self.label_smoothing > 0:
+            loss -= self.label_smoothing / c * logp.sum()
+        q = np.full_like(pred, self.label_smoothing / c)
+        q[rows, labels] += 1 - self.label_smoothing
+        return float(loss / n), (softmax(pred) - q) / n
 
 
 class NLL(Loss):
-    """Negative log-likelihood on log-probabilities (N, C): $\\ell_i = -\\log p_{i, y_i}$
+    r"""Negative log-likelihood on log-probabilities (N, C): $\ell_i = -\log p_{i, y_i}$
     (pair it with a log-softmax output). Gradient $-1/N$ at the true class, 0 elsewhere."""
 
-    def __call__(self, pred, target):
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        pred, target = check_inputs("NLL", pred, target)
         if pred.ndim != 2:
             raise ValueError(f"NLL: expected log-probabilities of shape (N, C), got {pred.shape}")
         n, c = pred.shape

@@ -1,11 +1,13 @@
-r"""Optimizers: SGD, Adagrad, RMSprop, Adam and Adamax, with the update rules and defaults of `torch.optim`.
+r"""Optimizers: SGD, Adagrad, RMSprop, Adam, AdamW and Adamax, with the update rules and defaults of `torch.optim`.
 
 An optimizer holds a list of `Parameter`s. `step()` reads every `p.grad` (never writes it) and
-updates `p.data` in place, keeping its dtype. `zero_grad()` sets the gradients to zero. The
+updates `p.data` in place, keeping its dtype; a parameter whose `grad` is None (it took no part
+in the backward pass) is skipped, as in PyTorch, and a parameter's `constraint` (such as
+`MaxNorm`) is applied after its update. `zero_grad()` sets the gradients to zero. The
 learning rate is the attribute `lr`, which a schedule (`minifw.schedules`) may change between
-steps. Per-parameter state (momentum buffers, running averages) lives in `self.state[i]`, a
-dict under the names torch uses (`momentum_buffer`, `exp_avg`, `exp_avg_sq`, ...), created at
-the first step with the parameter's shape and dtype.
+steps. Per-parameter state (momentum buffers, running averages, the parameter's own step count
+`step`) lives in `self.state[i]`, a dict under the names torch uses (`momentum_buffer`,
+`exp_avg`, `exp_avg_sq`, ...), created at the parameter's first step with its shape and dtype.
 
 In the formulas, $g_t$ is the gradient at step $t$ (counted from 1), $\theta$ a parameter,
 $\gamma$ the learning rate and $\lambda$ the weight decay: with $\lambda \neq 0$ every rule
@@ -14,6 +16,7 @@ first replaces $g_t$ by $g_t + \lambda\theta_{t-1}$ (a new array; `p.grad` is le
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -35,10 +38,12 @@ class Optimizer:
                 raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, expected a minifw Parameter")
             if any(p is q for q in self.params[:i]):
                 raise ValueError(f"{name}: parameter {i} appears twice in the list (it would be updated twice)")
+        self._require(isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool),
+                      "lr must be a number", repr(lr))
         self._require(lr >= 0, "lr must be >= 0", lr)
         self.lr = float(lr)
-        self.step_count = 0
-        self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        self.initial_lr: float | None = None  # set by the first schedule (minifw.schedules), as in torch
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def _require(self, ok: bool, what: str, value: object) -> None:
         """Raise `ValueError("<Optimizer>: <what>, got <value>")` unless `ok`."""
@@ -57,27 +62,32 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
 
     def zero_grad(self) -> None:
-        """Set every `p.grad` to zero (in place)."""
+        """Set every `p.grad` to zero (in place, lazily; a None gradient stays None)."""
         for p in self.params:
-            p.grad[...] = 0
+            p.zero_grad()
 
     def step(self) -> None:
-        """Apply one update to every parameter from its current gradient."""
-        self.step_count += 1
+        """Apply one update to every parameter that has a gradient, then its constraint."""
         for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            state["step"] = state.get("step", 0) + 1
             self.update(p, state)
+            if p.constraint is not None:
+                p.data[...] = p.constraint(p.data)
 
-    def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
+    def update(self, p: Parameter, state: dict[str, Any]) -> None:
         """The update rule for one parameter (subclasses write it out)."""
         raise NotImplementedError
 
     @staticmethod
     def decayed_grad(p: Parameter, weight_decay: float) -> np.ndarray:
         r"""$g + \lambda\theta$ as a new array when $\lambda \neq 0$; otherwise `p.grad` itself (read only)."""
+        assert p.grad is not None, "step() skips parameters without a gradient"
         return p.grad + weight_decay * p.data if weight_decay != 0 else p.grad
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{k}={v}" for k, v in vars(self).items() if k not in ("params", "state", "step_count"))
+        hyper = ", ".join(f"{k}={v}" for k, v in vars(self).items() if k not in ("params", "state", "initial_lr"))
         return f"{type(self).__name__}({hyper})"
 
 
@@ -102,7 +112,7 @@ class SGD(Optimizer):
         self.weight_decay = float(weight_decay)
         self.nesterov = nesterov
 
-    def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
+    def update(self, p: Parameter, state: dict[str, Any]) -> None:
         g = self.decayed_grad(p, self.weight_decay)
         if self.momentum != 0:
             if "momentum_buffer" not in state:
@@ -135,11 +145,11 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.eps = float(eps)
 
-    def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
-        if not state:
+    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+        if "sum" not in state:
             state["sum"] = np.full_like(p.data, self.initial_accumulator_value)
         g = self.decayed_grad(p, self.weight_decay)
-        clr = self.lr / (1 + (self.step_count - 1) * self.lr_decay)
+        clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
         state["sum"] = state["sum"] + g * g
         p.data -= clr * g / (np.sqrt(state["sum"]) + self.eps)
 
@@ -150,7 +160,8 @@ class RMSprop(Optimizer):
     $v_t = \alpha v_{t-1} + (1-\alpha) g_t^2$; centered: $\bar g_t = \alpha \bar g_{t-1} + (1-\alpha) g_t$
     and $\tilde v_t = v_t - \bar g_t^2$, else $\tilde v_t = v_t$.
     With momentum $\mu > 0$: $b_t = \mu b_{t-1} + g_t / (\sqrt{\tilde v_t} + \epsilon)$,
-    $\theta_t = \theta_{t-1} - \gamma b_t$; else $\theta_t = \theta_{t-1} - \gamma g_t / (\sqrt{\tilde v_t} + \epsilon)$.
+    $\theta_t = \theta_{t-1} - \gamma b_t$;
+    else $\theta_t = \theta_{t-1} - \gamma g_t / (\sqrt{\tilde v_t} + \epsilon)$.
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
@@ -166,8 +177,8 @@ class RMSprop(Optimizer):
         self.momentum = float(momentum)
         self.centered = centered
 
-    def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
-        if not state:
+    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+        if "square_avg" not in state:
             state["square_avg"] = np.zeros_like(p.data)
             if self.centered:
                 state["grad_avg"] = np.zeros_like(p.data)
@@ -197,21 +208,23 @@ class Adam(Optimizer):
     $\theta_t = \theta_{t-1} - \gamma \hat m_t / (\sqrt{\hat v_t} + \epsilon)$.
     """
 
+    decoupled = False  # AdamW: the decay shrinks the weights instead of entering the gradient
+
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
         super().__init__(params, lr)
         self._set_moments(betas, eps, weight_decay)
         self.amsgrad = amsgrad
 
-    def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
-        if not state:
+    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+        if "exp_avg" not in state:
             state["exp_avg"] = np.zeros_like(p.data)
             state["exp_avg_sq"] = np.zeros_like(p.data)
             if self.amsgrad:
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
-        g = self.decayed_grad(p, self.weight_decay)
+        g = self.decayed_grad(p, 0.0 if self.decoupled else self.weight_decay)
         beta1, beta2 = self.betas
-        t = self.step_count
+        t = state["step"]
         state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
         v = state["exp_avg_sq"]
@@ -221,6 +234,25 @@ class Adam(Optimizer):
         m_hat = state["exp_avg"] / (1 - beta1**t)
         v_hat = v / (1 - beta2**t)
         p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter, 2019), as `torch.optim.AdamW`: Adam with decoupled weight decay.
+
+    The decay shrinks the weights directly, $\theta \leftarrow \theta (1 - \gamma\lambda)$, before the
+    Adam step, instead of adding $\lambda\theta$ to the gradient (where Adam's division by
+    $\sqrt{\hat v_t}$ would rescale it per coordinate). Default $\lambda = 0.01$, as in torch.
+    """
+
+    decoupled = True
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+        p.data *= 1 - self.lr * self.weight_decay
+        super().update(p, state)
 
 
 class Adamax(Optimizer):
@@ -235,12 +267,28 @@ class Adamax(Optimizer):
         super().__init__(params, lr)
         self._set_moments(betas, eps, weight_decay)
 
-    def update(self, p: Parameter, state: dict[str, np.ndarray]) -> None:
-        if not state:
+    def update(self, p: Parameter, state: dict[str, Any]) -> None:
+        if "exp_avg" not in state:
             state["exp_avg"] = np.zeros_like(p.data)
             state["exp_inf"] = np.zeros_like(p.data)
         g = self.decayed_grad(p, self.weight_decay)
         beta1, beta2 = self.betas
         state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         state["exp_inf"] = np.maximum(beta2 * state["exp_inf"], np.abs(g) + self.eps)
-        p.data -= self.lr * state["exp_avg"] / ((1 - beta1**self.step_count) * state["exp_inf"])
+        p.data -= self.lr * state["exp_avg"] / ((1 - beta1**state["step"]) * state["exp_inf"])
+
+
+def clip_grad_norm(params: Iterable[Parameter], max_norm: float) -> float:
+    r"""Scale the gradients in place so that their global L2 norm is at most `max_norm`, as
+    `torch.nn.utils.clip_grad_norm_`: with $n = \sqrt{\sum_p \lVert g_p \rVert^2}$, every gradient is
+    multiplied by $\min(1, c / (n + 10^{-6}))$. Returns $n$, the norm before clipping.
+    Parameters whose `grad` is None are skipped."""
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm!r}")
+    grads = [p.grad for p in params if p.grad is not None]
+    total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
+    scale = max_norm / (total + 1e-6)
+    if scale < 1:
+        for g in grads:
+            g *= scale
+    return total

@@ -7,8 +7,9 @@ A regularizer `reg` is used in two places of a training step:
     reg.add_grad(weights)               # adds the penalty's gradient into p.grad
     optimizer.step()
 
-where `weights = weights_only(model)`: only the weight matrices (names ending in "W") are
-penalized, not biases nor batchnorm scales and shifts.
+where `weights = reg.select(model)`: the parameters whose role (`Parameter.role`) is in
+`reg.roles`, by default only "weight" (as Keras and common practice: no biases, no batchnorm
+scales and shifts), whatever the parameters are called.
 
 Conventions (a factor 2 differs between libraries):
 - `L2(lam)`: $\frac{\lambda}{2}\sum w^2$, gradient $\lambda w$. This is exactly what
@@ -23,16 +24,25 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from minifw.module import Module, Parameter
+from minifw.module import ROLES, Module, Parameter
 
 
 class Regularizer:
-    """Base class: `penalty(w)` and `grad(w)` for one array, summed over the given parameters."""
+    """Base class: `penalty(w)` and `grad(w)` for one array, summed over the given parameters;
+    `roles` names the kinds of parameters it covers (see `Parameter.role`)."""
 
-    def __init__(self, lam: float):
+    def __init__(self, lam: float, roles: Iterable[str] = ("weight",)):
         if not lam >= 0:
             raise ValueError(f"{type(self).__name__}: lam must be >= 0, got {lam}")
         self.lam = float(lam)
+        self.roles = tuple(roles)
+        unknown = [r for r in self.roles if r not in ROLES]
+        if unknown or not self.roles:
+            raise ValueError(f"{type(self).__name__}: roles must be a non-empty selection of {ROLES}, got {self.roles}")
+
+    def select(self, model: Module) -> list[Parameter]:
+        """The parameters of `model` this regularizer covers (each once)."""
+        return [p for p in model.parameters() if p.role in self.roles]
 
     def penalty(self, w: np.ndarray) -> float:
         raise NotImplementedError
@@ -48,10 +58,10 @@ class Regularizer:
     def add_grad(self, params: Iterable[Parameter]) -> None:
         """Add the penalty's gradient into `p.grad` for every parameter in `params`."""
         for p in params:
-            p.grad += self.grad(p.data)
+            p.accumulate(self.grad(p.data))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(lam={self.lam})"
+        return f"{type(self).__name__}(lam={self.lam}, roles={self.roles})"
 
 
 class L2(Regularizer):
@@ -75,5 +85,5 @@ class L1(Regularizer):
 
 
 def weights_only(model: Module) -> list[Parameter]:
-    """The parameters of `model` whose name ends in "W" (weights; no biases, no batchnorm parameters)."""
-    return [p for name, p in model.named_parameters() if name.endswith("W")]
+    """The parameters of `model` with the role "weight" (no biases, no batchnorm parameters)."""
+    return [p for p in model.parameters() if p.role == "weight"]

@@ -7,11 +7,16 @@ or once per batch for `CyclicLR`) advances $t$ by one and sets `optimizer.lr = l
     sched = StepLR(None, step_size=10, gamma=0.5, base_lr=0.1)
     lrs = [sched.lr_at(t) for t in range(30)]
 
-$\eta_0$ (`base_lr`) is the optimizer's `lr` when the schedule is created, unless given.
+$\eta_0$ (`base_lr`) is the optimizer's `lr` when its first schedule is created (kept as
+`optimizer.initial_lr`, as torch does, so schedules chained by `SequentialLR` share it), unless given.
+Linear warm-up then cosine:
+`SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=5), CosineAnnealingLR(opt, T_max=45)], milestones=[5])`.
+`ReduceLROnPlateau` is different: it follows a monitored value, `step(metric)`.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from minifw.optim import Optimizer
 
@@ -24,7 +29,9 @@ class LRSchedule:
         if base_lr is None:
             if optimizer is None:
                 raise ValueError(f"{name}: needs an optimizer or a base_lr, got neither")
-            base_lr = optimizer.lr
+            if optimizer.initial_lr is None:
+                optimizer.initial_lr = optimizer.lr
+            base_lr = optimizer.initial_lr
         if base_lr < 0:
             raise ValueError(f"{name}: base_lr must be >= 0, got {base_lr}")
         self.optimizer = optimizer
@@ -172,3 +179,118 @@ class CosineAnnealingWarmRestarts(LRSchedule):
     def lr_at(self, t: int) -> float:
         t_cur, t_i = self.period(t)
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+
+class CosineAnnealingLR(LRSchedule):
+    r"""Cosine annealing, as `torch.optim.lr_scheduler.CosineAnnealingLR`:
+    $\eta_t = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})\left(1 + \cos(\pi t / T_{max})\right)$,
+    from $\eta_0$ at $t = 0$ down to $\eta_{min}$ at $t = T_{max}$ (and back up after, as torch)."""
+
+    def __init__(self, optimizer: Optimizer | None, T_max: int, eta_min: float = 0.0, *,
+                 base_lr: float | None = None):
+        self._require(isinstance(T_max, int) and T_max >= 1, "T_max must be an integer >= 1", T_max)
+        self._require(eta_min >= 0, "eta_min must be >= 0", eta_min)
+        self.T_max = T_max
+        self.eta_min = float(eta_min)
+        super().__init__(optimizer, base_lr)
+
+    def lr_at(self, t: int) -> float:
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+
+class LinearLR(LRSchedule):
+    r"""Linear warm-up (or decay), as `torch.optim.lr_scheduler.LinearLR`: the factor goes linearly
+    from `start_factor` to `end_factor` over `total_iters` steps and then stays:
+    $\eta_t = \eta_0\,(f_s + (f_e - f_s)\min(t, T) / T)$."""
+
+    def __init__(self, optimizer: Optimizer | None, start_factor: float = 1 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, *, base_lr: float | None = None):
+        self._require(0 < start_factor <= 1, "start_factor must be in (0, 1]", start_factor)
+        self._require(0 <= end_factor <= 1, "end_factor must be in [0, 1]", end_factor)
+        self._require(isinstance(total_iters, int) and total_iters >= 1, "total_iters must be an integer >= 1",
+                      total_iters)
+        self.start_factor, self.end_factor, self.total_iters = float(start_factor), float(end_factor), total_iters
+        super().__init__(optimizer, base_lr)
+
+    def lr_at(self, t: int) -> float:
+        progress = min(t, self.total_iters) / self.total_iters
+        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+
+
+class SequentialLR(LRSchedule):
+    r"""Schedules one after the other, as `torch.optim.lr_scheduler.SequentialLR`: before
+    `milestones[0]` the first one runs, then the second restarts from its own step 0, and so on.
+    Warm-up then cosine: `SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=w), CosineAnnealingLR(opt, T)], [w])`."""
+
+    def __init__(self, optimizer: Optimizer | None, schedules: Sequence[LRSchedule], milestones: Sequence[int]):
+        self._require(len(schedules) >= 1 and len(milestones) == len(schedules) - 1,
+                      "expected n schedules and n - 1 milestones", f"{len(schedules)} and {len(milestones)}")
+        self._require(all(isinstance(s, LRSchedule) for s in schedules), "schedules must be LRSchedules",
+                      [type(s).__name__ for s in schedules])
+        self._require(list(milestones) == sorted(milestones) and all(m >= 1 for m in milestones),
+                      "milestones must be increasing integers >= 1", list(milestones))
+        self.schedules, self.milestones = list(schedules), list(milestones)
+        super().__init__(optimizer, self.schedules[0].base_lr)
+
+    def lr_at(self, t: int) -> float:
+        i = sum(t >= m for m in self.milestones)
+        start = self.milestones[i - 1] if i else 0
+        return self.schedules[i].lr_at(t - start)
+
+
+class ReduceLROnPlateau:
+    r"""Divide the rate when a monitored value stops improving, as `torch.optim.lr_scheduler.ReduceLROnPlateau`.
+
+    `step(metric)` once per epoch: the value improves when it beats the best so far by more than
+    `threshold` (relative: best $\cdot (1 \mp \text{threshold})$, or absolute); after more than
+    `patience` epochs without improvement the rate becomes $\max(\eta \cdot \text{factor}, \eta_{min})$
+    (changes smaller than `eps` are skipped), and `cooldown` epochs pass before counting again.
+    `mode` is "min" (losses) or "max" (accuracies).
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0,
+                 eps: float = 1e-8):
+        checks = [(mode in ("min", "max"), "mode must be 'min' or 'max'", mode),
+                  (0 < factor < 1, "factor must be in (0, 1)", factor),
+                  (isinstance(patience, int) and patience >= 0, "patience must be an integer >= 0", patience),
+                  (threshold_mode in ("rel", "abs"), "threshold_mode must be 'rel' or 'abs'", threshold_mode),
+                  (isinstance(cooldown, int) and cooldown >= 0, "cooldown must be an integer >= 0", cooldown),
+                  (min_lr >= 0, "min_lr must be >= 0", min_lr),
+                  (isinstance(optimizer, Optimizer), "expected an Optimizer", type(optimizer).__name__)]
+        for ok, what, value in checks:
+            if not ok:
+                raise ValueError(f"ReduceLROnPlateau: {what}, got {value!r}")
+        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, float(factor), patience
+        self.threshold, self.threshold_mode, self.cooldown = float(threshold), threshold_mode, cooldown
+        self.min_lr, self.eps = float(min_lr), float(eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        self.lr = optimizer.lr
+
+    def is_better(self, value: float) -> bool:
+        if self.threshold_mode == "rel":
+            bound = self.best * (1 - self.threshold if self.mode == "min" else 1 + self.threshold)
+        else:
+            bound = self.best - self.threshold if self.mode == "min" else self.best + self.threshold
+        return value < bound if self.mode == "min" else value > bound
+
+    def step(self, metric: float) -> float:
+        """Record one epoch's monitored value; returns the (possibly reduced) learning rate."""
+        value = float(metric)
+        if not math.isfinite(value):
+            raise ValueError(f"ReduceLROnPlateau.step: the monitored value must be finite, got {metric!r}")
+        if self.is_better(value):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            new_lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            if self.optimizer.lr - new_lr > self.eps:
+                self.optimizer.lr = new_lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self.lr = self.optimizer.lr
+        return self.lr

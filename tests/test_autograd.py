@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from gradcheck import numerical_gradient, rel_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minifw.autograd import Tensor, cross_entropy, format_graph, no_grad, trace, unbroadcast
+from minifw.gradcheck import numerical_gradient, rel_error
 from minifw.layers import Linear, ReLU
 from minifw.losses import CrossEntropy
 from minifw.module import Sequential

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import minifw as mf
 from minifw.data import (
     MinMaxScaler,
     StandardScaler,
@@ -238,3 +239,19 @@ def test_one_hot_errors(labels, num_classes, message):
     with pytest.raises(ValueError) as info:
         one_hot(np.array(labels), num_classes)
     assert str(info.value).startswith(message)
+
+
+# -- lists, empty arrays, integer data ---------------------------------------------------------
+def test_data_helpers_take_lists_and_refuse_empty_arrays():
+    X, y = [[float(i), 2.0 * i] for i in range(10)], [i % 2 for i in range(10)]
+    X_tr, X_te, y_tr, y_te = mf.train_test_split(X, y, test_size=0.2)
+    assert X_tr.shape == (8, 2) and X_te.shape == (2, 2) and sorted(np.concatenate([y_tr, y_te])) == sorted(y)
+    assert sum(len(b[0]) for b in mf.minibatches(X, y, batch_size=3)) == 10
+    with pytest.raises(ValueError, match="train_test_split: expected X as an array of at least one sample, got shape"):
+        mf.train_test_split(np.zeros((0, 2)), np.zeros(0))
+    with pytest.raises(ValueError, match="expected an array of shape \\(n_samples, n_features\\) with n_samples >= 1"):
+        mf.StandardScaler().fit(np.zeros((0, 3)))
+    with pytest.raises(TypeError, match="StandardScaler.fit: expected a numeric array, got dtype <U"):
+        mf.StandardScaler().fit(np.array([["a"]]))
+    scaled = mf.MinMaxScaler().fit_transform(np.arange(12).reshape(6, 2))  # integers scale to float32
+    assert scaled.dtype == np.float32 and scaled.min() == 0 and scaled.max() == 1

@@ -13,8 +13,6 @@ import pytest
 
 from minifw import datasets
 from minifw.datasets import (
-    load_breast_cancer,
-    load_digits,
     load_fashion_mnist,
     load_iris,
     load_mnist,

@@ -35,7 +35,8 @@ def test_uniform_initializers_stay_in_their_bounds():
 def test_zeros_and_layer_defaults():
     assert not init.zeros(SHAPE).any()
     layer = mf.Linear(400, 300, seed=0)  # documented default: He uniform weights, zero bias
-    assert np.abs(layer.W.data).max() <= np.sqrt(6 / 400) and layer.W.data.std() == pytest.approx(EXPECTED_STD["he_uniform"], rel=0.02)
+    assert np.abs(layer.W.data).max() <= np.sqrt(6 / 400)
+    assert layer.W.data.std() == pytest.approx(EXPECTED_STD["he_uniform"], rel=0.02)
     assert not layer.b.data.any()
     glorot = mf.Linear(400, 300, init="glorot_normal", seed=0)
     assert glorot.W.data.std() == pytest.approx(EXPECTED_STD["xavier_normal"], rel=0.02)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minifw as mf
-from gradcheck import numerical_gradient, rel_error
+from minifw.gradcheck import check_module
 
 # One table feeds the gradient, PyTorch-parity and dtype tests:
 # name -> (minifw factory, torch factory or None, input shape)
@@ -50,33 +50,10 @@ def _torch_batchnorm(m: mf.BatchNorm1d) -> torch.nn.BatchNorm1d:
     return t
 
 
-def _reseed_dropout(module: mf.Module) -> None:
-    """Same dropout mask at every call, so a loss is a deterministic function of the input."""
-    for m in module.modules():
-        if isinstance(m, mf.Dropout):
-            m.rng = np.random.default_rng(0)
-
-
 def check_module_gradients(module: mf.Module, x: np.ndarray, loss_fn=None) -> None:
-    """Analytic gradients of `loss_fn(module(x))` (default: sum(out * R)) against central differences."""
-    rng = np.random.default_rng(42)
-    if loss_fn is None:
-        _reseed_dropout(module)
-        r = rng.normal(size=module.forward(x.copy()).shape)
-        loss_fn = lambda out: (float(np.sum(out * r)), r)  # noqa: E731
-
-    def f() -> float:
-        _reseed_dropout(module)
-        return loss_fn(module.forward(x))[0]
-
-    module.zero_grad()
-    _reseed_dropout(module)
-    _, grad_out = loss_fn(module.forward(x))
-    grad_x = module.backward(grad_out)
-    assert rel_error(grad_x, numerical_gradient(f, x)) < 1e-6
-    for name, p in module.named_parameters():
-        analytic = p.grad.copy()
-        assert rel_error(analytic, numerical_gradient(f, p.data)) < 1e-6, name
+    """Every analytic gradient of `loss_fn(module(x))` (default: sum(out * R)) within 1e-6 of central differences."""
+    errors = check_module(module, x, loss_fn)
+    assert max(errors.values()) < 1e-6, errors
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -99,7 +76,8 @@ def test_sequential_with_every_layer_kind_gradients():
 
 
 def test_sequential_with_cross_entropy_gradients():
-    net = mf.Sequential(mf.Linear(5, 6, seed=0, bias=False), mf.BatchNorm1d(6), mf.Tanh(), mf.Linear(6, 3, seed=1)).astype(np.float64)
+    net = mf.Sequential(mf.Linear(5, 6, seed=0, bias=False), mf.BatchNorm1d(6), mf.Tanh(),
+                        mf.Linear(6, 3, seed=1)).astype(np.float64)
     x = np.random.default_rng(0).normal(size=(8, 5))
     labels = np.arange(8) % 3
     check_module_gradients(net, x, lambda out: mf.CrossEntropy(label_smoothing=0.1)(out, labels))
@@ -302,17 +280,211 @@ def test_batchnorm_gradients_for_any_shape(n, d):
     check_module_gradients(_batchnorm(d).astype(np.float64), x)
 
 
-def test_first_layer_skips_the_input_gradient_only_when_asked():
+def test_first_layer_skips_the_input_gradient_only_when_told():
     net = mf.Sequential(mf.Linear(3, 4, seed=0), mf.ReLU(), mf.Linear(4, 2, seed=1))
     x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
     net.forward(x)
     assert net.backward(np.ones((5, 2), dtype=np.float32)).shape == (5, 3)
     grads = {k: v.copy() for k, v in net.grads().items()}
     net.zero_grad()
-    assert net.backward(np.ones((5, 2), dtype=np.float32), input_grad=False) is None
+    net.set_input_grad(False)  # what Model does once: the data needs no gradient
+    assert net.backward(np.ones((5, 2), dtype=np.float32)) is None
     for name, g in net.grads().items():
         np.testing.assert_array_equal(g, grads[name])
+    assert net[2].input_grad  # only the first layer is told
     relu_first = mf.Sequential(mf.ReLU(), mf.Linear(3, 2))
+    relu_first.set_input_grad(False)  # a layer with no work to save ignores it
     relu_first.forward(x)
-    assert not relu_first.can_skip_input_grad
-    assert relu_first.backward(np.ones((5, 2), dtype=np.float32), input_grad=False).shape == (5, 3)
+    assert relu_first.backward(np.ones((5, 2), dtype=np.float32)).shape == (5, 3)
+    net.set_input_grad(True)
+    net.forward(x)
+    assert net.backward(np.ones((5, 2), dtype=np.float32)).shape == (5, 3)
+
+
+def test_model_tells_the_network_once_and_backward_has_one_signature():
+    import inspect
+
+    net = mf.Sequential(mf.Linear(3, 4, seed=0), mf.ReLU())
+    mf.Model(net, mf.MSE(), mf.SGD(net.parameters()))
+    assert not net[0].input_grad
+    for cls in (mf.Module, mf.Sequential, mf.Linear, mf.Residual):
+        assert list(inspect.signature(cls.backward).parameters) == ["self", "grad_out"], cls
+
+
+# -- weight tying ------------------------------------------------------------------------------
+def test_a_layer_used_twice_sums_both_gradients_like_pytorch():
+    shared = mf.Linear(4, 4, seed=0).astype(np.float64)
+    net = mf.Sequential(shared, mf.Tanh(), shared, mf.Tanh(), mf.Linear(4, 2, seed=1).astype(np.float64))
+    net.set_input_grad(False)  # what Model does: the tied first layer must still pass dL/dx to its first use
+    assert len(net.parameters()) == 4 and [n for n, _ in net.named_parameters()] == ["0.W", "0.b", "4.W", "4.b"]
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    errors = check_module(net, x)
+    assert max(errors.values()) < 1e-6, errors
+    lin = torch.nn.Linear(4, 4).double()
+    head = torch.nn.Linear(4, 2).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(shared.W.data.T))
+        lin.bias.copy_(torch.from_numpy(shared.b.data))
+        head.weight.copy_(torch.from_numpy(net[4].W.data.T))
+        head.bias.copy_(torch.from_numpy(net[4].b.data))
+    out_t = head(torch.tanh(lin(torch.tanh(lin(torch.from_numpy(x))))))
+    out_t.sum().backward()
+    net.zero_grad()
+    np.testing.assert_allclose(net.forward(x), out_t.detach().numpy(), atol=1e-12)
+    net.backward(np.ones((5, 2)))
+    np.testing.assert_allclose(shared.W.grad, lin.weight.grad.numpy().T, atol=1e-12)
+    np.testing.assert_allclose(shared.b.grad, lin.bias.grad.numpy(), atol=1e-12)
+
+
+def test_a_network_with_a_tied_first_block_trains_with_model():
+    block = mf.Sequential(mf.Linear(2, 2, seed=0), mf.Tanh())
+    net = mf.Sequential(mf.Residual(block), block, mf.Linear(2, 2, seed=1))
+    X, y = mf.datasets.make_moons(64, seed=0)
+    model = mf.Model(net, mf.CrossEntropy(), mf.Adam(net.parameters(), lr=0.05))
+    history = model.fit(X, y, epochs=5, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_layers_run_by_hand_then_sequential_backward_use_their_own_caches():
+    net = mf.Sequential(mf.Linear(3, 4, seed=0), mf.Tanh(), mf.Linear(4, 2, seed=1)).astype(np.float64)
+    x_old, x_new = np.random.default_rng(0).normal(size=(2, 5, 3))
+    net.forward(x_old)  # an earlier forward through the Sequential ...
+    h = x_new
+    for layer in net.layers:  # ... then the layers one by one, as lesson 05 does
+        h = layer(h)
+    g = np.ones((5, 2))
+    dx = net.backward(g)
+    net.zero_grad()
+    net.forward(x_new)
+    np.testing.assert_allclose(dx, net.backward(g))
+    np.testing.assert_allclose(net[0].W.grad, x_new.T @ (net[2].backward(g) * (1 - np.tanh(net[0](x_new)) ** 2)))
+
+
+def test_a_shared_parameter_is_listed_once_and_trained_once():
+    a, b = mf.Linear(3, 3, seed=0), mf.Linear(3, 3, seed=1)
+    b.W = a.W  # tie the weights of two layers
+    net = mf.Sequential(a, mf.ReLU(), b)
+    assert len(net.parameters()) == 3 and len(net.state_dict()) == 3
+    mf.SGD(net.parameters())  # would refuse a parameter listed twice
+    nested = mf.Sequential(net, net)
+    assert len(nested.parameters()) == 3 and len(list(nested.modules())) == 5
+
+
+# -- residual ----------------------------------------------------------------------------------
+def test_residual_gradients_central_difference_and_parity_with_pytorch():
+    block = mf.Sequential(mf.Linear(4, 6, seed=0), mf.Tanh(), mf.Linear(6, 4, seed=1))
+    res = mf.Residual(block).astype(np.float64)
+    assert res.parameters() == block.parameters()
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    errors = check_module(res, x)
+    assert max(errors.values()) < 1e-6, errors
+    t_block = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 4)).double()
+    with torch.no_grad():
+        for t_lin, lin in ((t_block[0], block[0]), (t_block[2], block[2])):
+            t_lin.weight.copy_(torch.from_numpy(lin.W.data.T))
+            t_lin.bias.copy_(torch.from_numpy(lin.b.data))
+    xt = torch.tensor(x, requires_grad=True)
+    g = np.random.default_rng(1).normal(size=(5, 4))
+    out_t = xt + t_block(xt)
+    (out_t * torch.from_numpy(g)).sum().backward()
+    res.zero_grad()
+    np.testing.assert_allclose(res.forward(x), out_t.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(res.backward(g), xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(block[0].W.grad, t_block[0].weight.grad.numpy().T, atol=1e-12)
+
+
+def test_residual_refuses_a_block_that_changes_the_shape():
+    with pytest.raises(ValueError, match=r"maps shape \(2, 3\) to \(2, 4\).*must keep the shape"):
+        mf.Residual(mf.Linear(3, 4)).forward(np.ones((2, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match="expected a minifw Module"):
+        mf.Residual(lambda x: x)
+
+
+def test_a_residual_network_trains_and_skips_its_input_gradient():
+    X, y = mf.datasets.make_moons(128, seed=0)
+    net = mf.Sequential(mf.Residual(mf.Sequential(mf.Linear(2, 2, seed=0), mf.Tanh())), mf.Linear(2, 2, seed=1))
+    model = mf.Model(net, mf.CrossEntropy(), mf.Adam(net.parameters(), lr=0.05))
+    model.fit(X, y, epochs=20, progress=False)
+    assert model.evaluate(X, y)["accuracy"] > 0.8
+    net.forward(X)
+    assert net.backward(np.ones((128, 2), dtype=np.float32)) is None
+
+
+# -- integer and malformed inputs --------------------------------------------------------------
+INT_INPUT = np.array([[0, 1, 2, -3], [4, -5, 6, 1]])
+
+
+@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+def test_integer_inputs_compute_in_float32(name, dtype):
+    make, _, shape = LAYERS[name]
+    layer = make()
+    x = np.abs(np.random.default_rng(0).integers(-5, 5, size=shape)).astype(dtype)
+    out = layer.forward(x)
+    assert out.dtype == np.float32, out.dtype
+    np.testing.assert_allclose(out, make().forward(x.astype(np.float32)), rtol=1e-6)
+    assert layer.backward(np.ones_like(out)).dtype == np.float32
+
+
+def test_sigmoid_of_integers_is_not_zero_and_dropout_of_integers_is_finite():
+    np.testing.assert_allclose(mf.Sigmoid().forward(np.array([[0, 1]])), [[0.5, 0.7310586]], rtol=1e-6)
+    out = mf.Dropout(0.5, seed=0).forward(np.ones((4, 4), dtype=np.int64))
+    assert out.dtype == np.float32 and np.isfinite(out).all() and set(np.unique(out)) <= {0.0, 2.0}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_layers_refuse_lists_and_strings_clearly(name):
+    layer = LAYERS[name][0]()
+    with pytest.raises(TypeError, match="expected a numpy array, got a list"):
+        layer.forward([[1.0, 2.0]])
+    with pytest.raises(TypeError, match="expected a numeric array, got dtype <U1"):
+        layer.forward(np.array([["a", "b"]]))
+
+
+def test_backward_before_forward_and_wrong_grad_shape_are_clear():
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        mf.Sequential(mf.Linear(2, 2)).backward(np.ones((1, 2)))
+    lin = mf.Linear(2, 3)
+    lin.forward(np.ones((4, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"expected grad_out of shape \(4, 3\).*got \(4, 2\)"):
+        lin.backward(np.ones((4, 2), dtype=np.float32))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 5), d=st.integers(1, 5), axis=st.sampled_from([0, 1, -1]), seed=st.integers(0, 1000))
+def test_softmax_along_any_axis_matches_pytorch(n, d, axis, seed):
+    x = np.random.default_rng(seed).normal(size=(n, d)) * 3
+    g = np.random.default_rng(seed + 1).normal(size=(n, d))
+    layer = mf.Softmax(axis=axis)
+    out = layer.forward(x)
+    np.testing.assert_allclose(out.sum(axis=axis), 1.0, atol=1e-12)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = torch.softmax(xt, dim=axis)
+    (out_t * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(out, out_t.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(layer.backward(g), xt.grad.numpy(), atol=1e-12)
+
+
+def test_softmax_axis_out_of_range_is_clear():
+    with pytest.raises(ValueError, match="axis 2 is out of range for an input of shape \\(2, 3\\)"):
+        mf.Softmax(axis=2).forward(np.ones((2, 3)))
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(2, 5), d=st.integers(1, 4), uses=st.integers(2, 3), seed=st.integers(0, 1000))
+def test_tied_layer_gradient_is_the_sum_over_uses_for_any_shape(n, d, uses, seed):
+    shared = mf.Linear(d, d, seed=seed, init="xavier_uniform").astype(np.float64)
+    layers: list[mf.Module] = []
+    for _ in range(uses):
+        layers += [shared, mf.Tanh()]
+    net = mf.Sequential(*layers)
+    x = np.random.default_rng(seed).normal(size=(n, d))
+    errors = check_module(net, x)
+    assert max(errors.values()) < 1e-6, errors
+    grads = {k: v.copy() for k, v in net.grads().items()}
+    net.set_input_grad(False)  # as Model does; the parameter gradients must not change
+    net.zero_grad()
+    net.forward(x)
+    net.backward(np.random.default_rng(42).standard_normal((n, d)))
+    for k, g in net.grads().items():
+        np.testing.assert_allclose(g, grads[k], rtol=1e-12, atol=1e-12)

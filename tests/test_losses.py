@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minifw as mf
-from gradcheck import numerical_gradient, rel_error
+from minifw.gradcheck import numerical_gradient, rel_error
 
 RNG = np.random.default_rng(0)
 N, C = 6, 4
@@ -81,7 +83,7 @@ def test_loss_parity_with_tensorflow(tf):
     for name, ref in cases.items():
         loss, pred, target, _ = LOSSES[name]
         value, grad = loss(pred, target)
-        ref_value, ref_grad = _tf_value_and_grad(tf, lambda x: ref(target, x), pred)
+        ref_value, ref_grad = _tf_value_and_grad(tf, lambda x, ref=ref, target=target: ref(target, x), pred)
         # Keras clips probabilities at 1e-7 in BCE; the predictions here stay far from 0 and 1.
         assert value == pytest.approx(float(ref_value), rel=1e-6), name
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-5, atol=1e-9, err_msg=name)
@@ -158,7 +160,93 @@ def test_class_labels_out_of_range_are_reported():
 
 
 def test_shape_mismatch_and_bad_probabilities_are_reported():
-    with pytest.raises(ValueError, match=r"MSE: expected target of the same shape as the predictions \(4, 1\), got \(4,\)"):
+    with pytest.raises(ValueError,
+                       match=r"MSE: expected target of the same shape as the predictions \(4, 1\), got \(4,\)"):
         mf.MSE()(np.zeros((4, 1)), np.zeros(4))
     with pytest.raises(ValueError, match="BCE: expected probabilities in \\[0, 1\\]"):
         mf.BCE()(np.array([[2.0]]), np.array([[1.0]]))
+
+
+# -- the edges: PyTorch's values -----------------------------------------------------------------
+@pytest.mark.parametrize("p", [0.0, 1.0, 1e-30, 1 - 1e-16, 0.5])
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.3])
+def test_bce_at_probabilities_0_and_1_matches_pytorch(p, y):
+    """PyTorch clamps each log at -100 and the gradient's denominator at 1e-12: finite everywhere."""
+    pred, target = np.array([[p], [0.25]]), np.array([[y], [1.0]])
+    value, grad = mf.BCE()(pred, target)
+    pt = torch.tensor(pred, requires_grad=True)
+    ref = F.binary_cross_entropy(pt, torch.tensor(target))
+    ref.backward()
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    assert value == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, pt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_with_masked_logits_matches_pytorch(smoothing):
+    logits = RNG.normal(size=(N, C))
+    logits[0, 1] = logits[2, 0] = logits[3, :2] = -np.inf  # masked classes, never the true one
+    value, grad = mf.CrossEntropy(label_smoothing=smoothing)(logits, LABELS)
+    pt = torch.tensor(logits, requires_grad=True)
+    ref = F.cross_entropy(pt, torch.tensor(LABELS), label_smoothing=smoothing)
+    assert value == pytest.approx(ref.item(), rel=1e-12)  # finite without smoothing, inf with it (as torch)
+    if smoothing == 0:
+        ref.backward()
+        assert np.isfinite(value)
+        np.testing.assert_allclose(grad, pt.grad.numpy(), atol=1e-12)
+        assert np.all(grad[logits == -np.inf] == 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 6), c=st.integers(2, 5), smoothing=st.sampled_from([0.0, 0.2]), seed=st.integers(0, 2**16),
+       scale=st.sampled_from([1.0, 30.0]))
+def test_cross_entropy_matches_pytorch_for_any_batch(n, c, smoothing, seed, scale):
+    rng = np.random.default_rng(seed)
+    logits, labels = rng.normal(size=(n, c)) * scale, rng.integers(0, c, n)
+    mask = rng.random((n, c)) < 0.3
+    mask[np.arange(n), labels] = False
+    if smoothing == 0:
+        logits[mask] = -np.inf
+    value, grad = mf.CrossEntropy(label_smoothing=smoothing)(logits, labels)
+    pt = torch.tensor(logits, requires_grad=True)
+    ref = F.cross_entropy(pt, torch.tensor(labels), label_smoothing=smoothing)
+    ref.backward()
+    assert value == pytest.approx(ref.item(), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(grad, pt.grad.numpy(), atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 8), seed=st.integers(0, 2**16), edge=st.floats(0, 1))
+def test_bce_matches_pytorch_for_any_batch_including_the_edges(n, seed, edge):
+    rng = np.random.default_rng(seed)
+    pred = rng.choice([0.0, 1.0, edge, rng.random()], size=(n, 1))
+    target = rng.choice([0.0, 1.0, rng.random()], size=(n, 1))
+    value, grad = mf.BCE()(pred, target)
+    pt = torch.tensor(pred, requires_grad=True)
+    ref = F.binary_cross_entropy(pt, torch.tensor(target))
+    ref.backward()
+    assert value == pytest.approx(ref.item(), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(grad, pt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# -- integer and malformed inputs -----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["MSE", "MAE", "BCEWithLogits", "CrossEntropy", "NLL"])
+def test_integer_predictions_compute_in_float32(name):
+    loss, pred, target, _ = LOSSES[name]
+    int_pred = np.round(pred * 3).astype(np.int64)
+    value, grad = loss(int_pred, target)
+    ref_value, ref_grad = loss(int_pred.astype(np.float32), target)
+    assert grad.dtype == np.float32 and np.any(grad != 0)
+    assert value == ref_value
+    np.testing.assert_array_equal(grad, ref_grad)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_losses_refuse_empty_batches_lists_and_text(name):
+    loss, pred, target, _ = LOSSES[name]
+    with pytest.raises(ValueError, match="expected a non-empty batch of predictions, got shape"):
+        loss(pred[:0], target[:0])
+    with pytest.raises(TypeError, match="expected a numpy array, got a list"):
+        loss(pred.tolist(), target)
+    with pytest.raises(TypeError, match="expected numeric targets, got dtype <U"):
+        loss(pred, target.astype(str))

@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
+from minifw.constraints import MaxNorm
 from minifw.module import Module, Parameter
-from minifw.optim import SGD, Adagrad, Adam, Adamax, Optimizer, RMSprop
+from minifw.optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm
 
 TWINS = {SGD: torch.optim.SGD, Adagrad: torch.optim.Adagrad, RMSprop: torch.optim.RMSprop,
-         Adam: torch.optim.Adam, Adamax: torch.optim.Adamax}
+         Adam: torch.optim.Adam, AdamW: torch.optim.AdamW, Adamax: torch.optim.Adamax}
 
 CASES = [
     (SGD, {}),
@@ -31,6 +32,9 @@ CASES = [
     (Adam, dict(amsgrad=True)),
     (Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
     (Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.01)),
+    (AdamW, {}),
+    (AdamW, dict(lr=0.01, weight_decay=0.1)),
+    (AdamW, dict(lr=0.05, amsgrad=True, weight_decay=0.5, betas=(0.8, 0.99))),
     (Adamax, {}),
     (Adamax, dict(lr=0.01, betas=(0.5, 0.9), eps=1e-6, weight_decay=0.05)),
 ]
@@ -90,7 +94,8 @@ def test_ten_steps_match_torch(cls, kwargs):
 
 
 @pytest.mark.parametrize("cls, kwargs", [(SGD, dict(lr=0.1, momentum=0.9)), (Adagrad, dict(lr_decay=0.1)),
-                                         (RMSprop, dict(momentum=0.5)), (Adam, {}), (Adamax, {})])
+                                         (RMSprop, dict(momentum=0.5)), (Adam, {}), (AdamW, {}),
+                                         (Adamax, {})])
 def test_lr_changed_mid_run_matches_torch(cls, kwargs):
     """A schedule changes `opt.lr` between steps; torch changes `param_groups[0]["lr"]`."""
     init, grads = problem(10, seed=1)
@@ -135,7 +140,7 @@ def test_float32_stays_float32_and_tracks_float64(cls, kwargs):
         opt.step()
         opt.lr = np.float64(opt.lr)  # a float64 rate (as numpy math may give) must not upcast anything
     assert all(p.data.dtype == np.float32 for p in params)
-    assert all(a.dtype == np.float32 for state in opt.state for a in state.values())
+    assert all(a.dtype == np.float32 for state in opt.state for a in state.values() if isinstance(a, np.ndarray))
     exact = run_minifw(cls, kwargs, [w.astype(np.float64) for w in init],
                        [[g.astype(np.float64) for g in gs] for gs in grads])
     assert max_diff([p.data for p in params], exact) < 1e-4
@@ -169,7 +174,7 @@ def test_any_shape(shape, dtype, case, seed):
     np.testing.assert_array_equal(p.grad, grad)
     assert p.data.shape == tuple(shape) and p.data.dtype == dtype and q.data.dtype == dtype
     assert np.all(np.isfinite(p.data))
-    if not kwargs.get("weight_decay"):
+    if not kwargs.get("weight_decay") and cls is not AdamW:
         np.testing.assert_array_equal(q.data, q_before)
 
 
@@ -190,6 +195,8 @@ def test_any_shape(shape, dtype, case, seed):
     (lambda ps: Adamax(ps, lr=float("nan")), "Adamax: lr must be >= 0, got nan"),
     (lambda ps: Adamax(ps, weight_decay=-1), "Adamax: weight_decay must be >= 0"),
     (lambda ps: Adam([]), "Adam: got an empty parameter list"),
+    (lambda ps: SGD(ps, lr="0.1"), "SGD: lr must be a number, got '0.1'"),
+    (lambda ps: AdamW(ps, weight_decay=-0.1), "AdamW: weight_decay must be >= 0, got -0.1"),
 ])
 def test_bad_hyper_parameters(make, message):
     with pytest.raises(ValueError, match=message):
@@ -211,3 +218,125 @@ def test_wrong_parameter_lists_are_rejected():
 def test_base_class_has_no_rule():
     with pytest.raises(NotImplementedError):
         Optimizer([Parameter(np.zeros(2))], lr=0.1).step()
+
+
+def test_adamw_decay_is_decoupled_from_the_gradient():
+    """With a zero gradient Adam's coupled decay still moves by ~lr per coordinate, AdamW's by lr * wd * w."""
+    w = np.array([10.0, 0.1])
+    adam, adamw = Parameter(w.copy()), Parameter(w.copy())
+    Adam([adam], lr=0.1, weight_decay=0.1).step()
+    AdamW([adamw], lr=0.1, weight_decay=0.1).step()
+    np.testing.assert_allclose(adam.data, w - 0.1, atol=1e-6)  # Adam normalizes the decay term away
+    np.testing.assert_allclose(adamw.data, w * (1 - 0.01))
+
+
+@pytest.mark.parametrize("cls, kwargs", CASES, ids=IDS)
+def test_a_parameter_without_gradient_is_skipped_like_torch(cls, kwargs):
+    """p.grad = None (the parameter took no part in backward): no update, no state, as torch."""
+    init, grads = problem(6, seed=3)
+    params = [Parameter(w.copy()) for w in init]
+    tparams = [torch.tensor(w, requires_grad=True) for w in init]
+    opt, topt = cls(params, **kwargs), TWINS[cls](tparams, **kwargs)
+    for t, gs in enumerate(grads):
+        for k, (p, tp, g) in enumerate(zip(params, tparams, gs)):
+            skip = k == 1 and t < 3  # the second parameter has no gradient for three steps
+            p.grad = None if skip else g.copy()
+            tp.grad = None if skip else torch.tensor(g)
+        opt.step()
+        topt.step()
+        if t < 3:
+            np.testing.assert_array_equal(params[1].data, init[1])
+            assert "step" not in opt.state[1]
+    assert_same_moves([p.data for p in params], [tp.detach().numpy() for tp in tparams], init)
+
+
+def test_zero_grad_keeps_a_missing_gradient_missing_and_backward_creates_it():
+    p = Parameter(np.ones(3))
+    p.grad = None
+    SGD([p]).zero_grad()
+    assert p.grad is None
+    p.accumulate(np.array([1.0, 2.0, 3.0]))
+    p.accumulate(np.array([1.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(p.grad, [2.0, 3.0, 4.0])
+
+
+@given(shapes=st.lists(array_shapes(min_dims=1, max_dims=2, max_side=4), min_size=1, max_size=3),
+       max_norm=st.floats(0.01, 10.0), scale=st.floats(0.0, 5.0), seed=st.integers(0, 2**16))
+@settings(max_examples=40, deadline=None)
+def test_clip_grad_norm_matches_torch(shapes, max_norm, scale, seed):
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal(s) * scale for s in shapes]
+    params = [Parameter(np.zeros(s)) for s in shapes]
+    tparams = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in shapes]
+    for p, tp, g in zip(params, tparams, grads):
+        p.grad[...] = g
+        tp.grad = torch.tensor(g)
+    total = clip_grad_norm(params, max_norm)
+    t_total = torch.nn.utils.clip_grad_norm_(tparams, max_norm)
+    assert total == pytest.approx(float(t_total), rel=1e-12, abs=1e-300)
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12, atol=1e-300)
+    norm_after = np.sqrt(sum(float(np.sum(p.grad ** 2)) for p in params))
+    assert norm_after <= max_norm * (1 + 1e-9)
+
+
+def test_clip_grad_norm_rejects_a_bad_max_norm_and_skips_missing_gradients():
+    with pytest.raises(ValueError, match="clip_grad_norm: max_norm must be > 0, got 0"):
+        clip_grad_norm([Parameter(np.zeros(2))], 0)
+    p, q = Parameter(np.zeros(2)), Parameter(np.zeros(2))
+    p.grad[...] = [3.0, 4.0]
+    q.grad = None
+    assert clip_grad_norm([p, q], 1.0) == 5.0 and q.grad is None
+
+
+@given(rows=st.integers(1, 5), cols=st.integers(1, 5), max_value=st.floats(0.1, 3.0), scale=st.floats(0.01, 5.0),
+       seed=st.integers(0, 2**16))
+@settings(max_examples=40, deadline=None)
+def test_max_norm_caps_every_column_like_torch_renorm(rows, cols, max_value, scale, seed):
+    w = np.random.default_rng(seed).standard_normal((rows, cols)) * scale
+    ours = MaxNorm(max_value)(w)
+    assert np.all(np.linalg.norm(ours, axis=0) <= max_value * (1 + 1e-9))
+    # torch.renorm caps the norm of each slice along dim 1 (a column) and leaves smaller ones as they
+    # are; Keras (which minifw follows) scales those by norm / (norm + 1e-7): at most 1e-7 apart
+    theirs = torch.renorm(torch.tensor(w), p=2, dim=1, maxnorm=max_value).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_max_norm_matches_keras():
+    keras = pytest.importorskip("keras")
+    w = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32) * 2
+    theirs = keras.ops.convert_to_numpy(keras.constraints.MaxNorm(max_value=1.5, axis=0)(w))
+    np.testing.assert_allclose(MaxNorm(1.5)(w), theirs, rtol=1e-6)
+
+
+def test_optimizer_applies_a_parameter_constraint_after_each_step():
+    p = Parameter(np.full((2, 3), 10.0), constraint=MaxNorm(1.0))
+    p.grad[...] = 1.0
+    SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(np.linalg.norm(p.data, axis=0), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="MaxNorm: max_value must be > 0, got 0"):
+        MaxNorm(0)
+
+
+def test_zero_grad_is_lazy_but_reads_as_zero():
+    p = Parameter(np.ones(3))
+    p.accumulate(np.array([1.0, 2.0, 3.0]))
+    array = p.grad
+    SGD([p]).zero_grad()
+    assert p.grad is array and not array.any()  # read before any accumulate: zeros, in place
+    p.zero_grad()
+    fresh = np.array([5.0, 5.0, 5.0])
+    p.accumulate(fresh)  # replaces: a new array of the right shape and dtype becomes the gradient
+    assert p.grad is fresh
+    p.accumulate(np.array([1.0, 0.0, -1.0]))  # then adds
+    np.testing.assert_array_equal(p.grad, [6.0, 5.0, 4.0])
+    p.zero_grad()
+    view = np.arange(6.0)[::2]
+    p.accumulate(view)  # a view (or another dtype or shape) is copied, never kept
+    assert p.grad is not view and p.grad.base is None
+    p.zero_grad()
+    p.accumulate(np.array([1, 2, 3]))  # integers: copied into the float64 gradient
+    assert p.grad.dtype == np.float64
+    p.zero_grad()
+    p.accumulate(np.float64(2.0))  # a scalar broadcasts
+    np.testing.assert_array_equal(p.grad, [2.0, 2.0, 2.0])

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
+from minifw.gradcheck import numerical_gradient
 from minifw.module import Module, Parameter, Sequential
 from minifw.optim import SGD, Adam
 from minifw.regularizers import L1, L2, weights_only
-from gradcheck import numerical_gradient
 
 
 def test_penalty_values():
@@ -102,21 +102,58 @@ def test_keras_l2_has_no_half():
 
 class _Norm(Module):
     def __init__(self):
-        self.gamma = Parameter(np.ones(2))
-        self.beta = Parameter(np.zeros(2))
+        self.gamma = Parameter(np.ones(2), role="norm_scale")
+        self.beta = Parameter(np.zeros(2), role="bias")
 
 
 class _Dense(Module):
+    """A custom layer whose names are not minifw's: what counts is the role."""
+
     def __init__(self, bias: bool = True):
-        self.W = Parameter(np.ones((2, 2)))
-        self.b = Parameter(np.zeros(2)) if bias else None
+        self.weight = Parameter(np.ones((2, 2)))  # role "weight" by default
+        self.offset = Parameter(np.zeros(2), role="bias") if bias else None
 
 
-def test_weights_only_skips_biases_and_norm_parameters():
+def test_regularizers_choose_parameters_by_role_not_by_name():
     model = Sequential(_Dense(), _Norm(), _Dense(bias=False))
     names = [name for name, _ in model.named_parameters()]
-    assert names == ["0.W", "0.b", "1.gamma", "1.beta", "2.W"]
-    assert weights_only(model) == [model[0].W, model[2].W]
+    assert names == ["0.weight", "0.offset", "1.gamma", "1.beta", "2.weight"]
+    assert weights_only(model) == [model[0].weight, model[2].weight]
+    assert L2(0.1).select(model) == [model[0].weight, model[2].weight]
+    assert L1(0.1, roles=("weight", "norm_scale")).select(model) == [model[0].weight, model[1].gamma, model[2].weight]
+
+
+def test_minifw_layers_declare_their_roles():
+    import minifw as mf
+
+    net = mf.Sequential(mf.Linear(3, 4), mf.BatchNorm1d(4), mf.Linear(4, 2))
+    assert {name: p.role for name, p in net.named_parameters()} == {
+        "0.W": "weight", "0.b": "bias", "1.gamma": "norm_scale", "1.beta": "bias", "2.W": "weight", "2.b": "bias"}
+    with pytest.raises(ValueError, match=r"role must be one of \('weight', 'bias', 'norm_scale'\), got 'kernel'"):
+        Parameter(np.zeros(2), role="kernel")
+    with pytest.raises(ValueError, match="roles must be a non-empty selection"):
+        L2(0.1, roles=("W",))
+
+
+def test_a_custom_module_weight_is_regularized_in_training():
+    import minifw as mf
+
+    class Scale(Module):
+        def __init__(self):
+            self.weight = Parameter(np.full((1, 2), 3.0))
+
+        def forward(self, x):
+            self.cache = x
+            return x * self.weight.data
+
+        def backward(self, grad_out):
+            self.weight.accumulate((grad_out * self.cache).sum(axis=0, keepdims=True))
+            return grad_out * self.weight.data
+
+    net = Sequential(Scale())
+    model = mf.Model(net, mf.MSE(), SGD(net.parameters(), lr=0.0), metrics=(), regularizer=L2(0.5))
+    history = model.fit(np.zeros((4, 2)), np.zeros((4, 2)), epochs=1, progress=False)
+    assert history["loss"] == [pytest.approx(0.25 * (9 + 9))]  # the penalty alone: the data loss is 0
 
 
 def test_negative_lam_is_rejected():

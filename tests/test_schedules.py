@@ -9,7 +9,17 @@ from hypothesis import strategies as st
 
 from minifw.module import Parameter
 from minifw.optim import SGD
-from minifw.schedules import CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, InverseTimeLR, StepLR
+from minifw.schedules import (
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    ExponentialLR,
+    InverseTimeLR,
+    LinearLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    StepLR,
+)
 
 EPOCHS = 30
 LR0 = 0.1
@@ -34,6 +44,21 @@ CASES = {
     "CosineAnnealingWarmRestarts": (
         lambda o: CosineAnnealingWarmRestarts(o, T_0=7),
         lambda o: lrs.CosineAnnealingWarmRestarts(o, T_0=7)),
+    "CosineAnnealingLR": (lambda o: CosineAnnealingLR(o, T_max=12), lambda o: lrs.CosineAnnealingLR(o, T_max=12)),
+    "CosineAnnealingLR-eta_min": (lambda o: CosineAnnealingLR(o, T_max=30, eta_min=0.01),
+                                  lambda o: lrs.CosineAnnealingLR(o, T_max=30, eta_min=0.01)),
+    "LinearLR-warmup": (lambda o: LinearLR(o, start_factor=0.1, total_iters=6),
+                        lambda o: lrs.LinearLR(o, start_factor=0.1, total_iters=6)),
+    "LinearLR-decay": (lambda o: LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=20),
+                       lambda o: lrs.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=20)),
+    "warmup-then-cosine": (
+        lambda o: SequentialLR(o, [LinearLR(o, 0.1, total_iters=5), CosineAnnealingLR(o, T_max=25)], [5]),
+        lambda o: lrs.SequentialLR(o, [lrs.LinearLR(o, 0.1, total_iters=5), lrs.CosineAnnealingLR(o, T_max=25)], [5])),
+    "warmup-step-exponential": (
+        lambda o: SequentialLR(o, [LinearLR(o, 0.5, total_iters=3), StepLR(o, 4, 0.5), ExponentialLR(o, 0.9)],
+                               [3, 15]),
+        lambda o: lrs.SequentialLR(o, [lrs.LinearLR(o, 0.5, total_iters=3), lrs.StepLR(o, 4, 0.5),
+                                       lrs.ExponentialLR(o, 0.9)], [3, 15])),
     "CosineAnnealingWarmRestarts-T_mult": (
         lambda o: CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
         lambda o: lrs.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001)),
@@ -69,6 +94,66 @@ def test_lr_at_is_pure_and_agrees_with_step(name):
     assert sched.lr == planned[0] and sched.last_epoch == 0  # lr_at changed nothing
     stepped = [sched.lr] + [sched.step() for _ in range(EPOCHS)]
     assert stepped == planned
+
+
+PLATEAU_CASES = [
+    dict(),
+    dict(patience=2, factor=0.5),
+    dict(mode="max", patience=1, factor=0.3, cooldown=2),
+    dict(patience=0, threshold=0.1, threshold_mode="abs", min_lr=0.02),
+    dict(patience=1, threshold=0.05, cooldown=1, factor=0.9, eps=0.02),
+]
+
+
+@pytest.mark.parametrize("kwargs", PLATEAU_CASES, ids=[str(k) for k in PLATEAU_CASES])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reduce_lr_on_plateau_matches_torch(kwargs, seed):
+    rng = np.random.default_rng(seed)
+    values = np.concatenate([np.linspace(1, 0.5, 5), 0.5 + 0.05 * rng.standard_normal(35)])
+    opt = minifw_optimizer()
+    sched = ReduceLROnPlateau(opt, **kwargs)
+    topt = torch.optim.SGD([torch.zeros(2, dtype=torch.float64, requires_grad=True)], lr=LR0)
+    tsched = lrs.ReduceLROnPlateau(topt, **kwargs)
+    ours, theirs = [], []
+    for v in values:
+        topt.step()
+        tsched.step(float(v))
+        ours.append(sched.step(v))
+        theirs.append(topt.param_groups[0]["lr"])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert opt.lr == ours[-1]
+    assert (len(set(ours)) == 1) == ("eps" in kwargs)  # it drops, unless the drop is below eps (as torch)
+
+
+def test_reduce_lr_on_plateau_bad_arguments():
+    opt = minifw_optimizer()
+    for kwargs, message in [(dict(mode="up"), "mode must be 'min' or 'max', got 'up'"),
+                            (dict(factor=1.0), r"factor must be in \(0, 1\), got 1.0"),
+                            (dict(patience=-1), "patience must be an integer >= 0, got -1"),
+                            (dict(threshold_mode="pct"), "threshold_mode must be 'rel' or 'abs'")]:
+        with pytest.raises(ValueError, match="ReduceLROnPlateau: " + message):
+            ReduceLROnPlateau(opt, **kwargs)
+    with pytest.raises(ValueError, match="the monitored value must be finite, got nan"):
+        ReduceLROnPlateau(opt).step(float("nan"))
+
+
+@given(T_max=st.integers(1, 50), eta_min=st.floats(0, 0.05), t=st.integers(0, 200))
+@settings(max_examples=60, deadline=None)
+def test_cosine_annealing_bounds(T_max, eta_min, t):
+    sched = CosineAnnealingLR(None, T_max, eta_min, base_lr=LR0)
+    assert eta_min - 1e-15 <= sched.lr_at(t) <= LR0 + 1e-15
+    assert sched.lr_at(T_max) == pytest.approx(eta_min) and sched.lr_at(0) == LR0
+    if 0 < t <= T_max:
+        assert sched.lr_at(t) < sched.lr_at(t - 1)
+
+
+@given(start=st.floats(0.01, 1.0), total=st.integers(1, 20), t=st.integers(0, 100))
+@settings(max_examples=60, deadline=None)
+def test_linear_warmup_rises_to_the_base_rate_and_stays(start, total, t):
+    sched = LinearLR(None, start_factor=start, total_iters=total, base_lr=LR0)
+    assert sched.lr_at(0) == pytest.approx(start * LR0)
+    assert sched.lr_at(total + t) == pytest.approx(LR0)
+    assert sched.lr_at(min(t, total)) >= sched.lr_at(max(min(t, total) - 1, 0)) - 1e-15
 
 
 def test_without_optimizer_for_plotting():
@@ -135,6 +220,10 @@ def test_cyclic_stays_between_base_and_max(mode, up, down, t):
     (lambda o: CyclicLR(o, 0.01, 0.1, step_size_up=0), "CyclicLR: step_size_up must be > 0, got 0"),
     (lambda o: CosineAnnealingWarmRestarts(o, T_0=0), "CosineAnnealingWarmRestarts: T_0 must be an integer >= 1"),
     (lambda o: CosineAnnealingWarmRestarts(o, T_0=5, T_mult=0), "T_mult must be an integer >= 1, got 0"),
+    (lambda o: CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: T_max must be an integer >= 1, got 0"),
+    (lambda o: LinearLR(o, start_factor=0), r"LinearLR: start_factor must be in \(0, 1\], got 0"),
+    (lambda o: SequentialLR(o, [StepLR(o, 2)], [3]), "SequentialLR: expected n schedules and n - 1 milestones"),
+    (lambda o: SequentialLR(o, [StepLR(o, 2), StepLR(o, 2)], [0]), "milestones must be increasing integers >= 1"),
 ])
 def test_bad_hyper_parameters(make, message):
     with pytest.raises(ValueError, match=message):

@@ -46,7 +46,13 @@ def show(*objects):
 #
 # ## 1 · Parameters and modules
 #
-# A `Parameter` is an array together with its gradient, of the same shape.
+# A `Parameter` is an array together with its gradient, of the same shape, and its **role**:
+# "weight", "bias" or "norm_scale". Regularizers pick the parameters they penalize by role
+# (lesson 03-03), so a layer you write yourself is treated right whatever you name its arrays.
+# Backward passes add into the gradient with `accumulate`. `zero_grad()` is lazy: it only marks
+# the gradient as zero, and the next `accumulate` overwrites the array instead of adding to it.
+# That saves one pass over every weight matrix per training step (reading `.grad` in between
+# still gives zeros).
 
 # %%
 show(mf.Parameter)
@@ -171,18 +177,28 @@ assert np.allclose(grad, (mf.softmax(logits) - mf.one_hot(labels, 3)) / 4)
 # reverse, handing each one the gradient that the next one returned. That loop is
 # backpropagation.
 #
+# `forward` also keeps each layer's cache in its own `cache`, and `backward` hands it back
+# before calling the layer: a layer used twice in one network (weight tying) then gets the
+# right input for each use, and its gradient is the sum of both, as in PyTorch.
+#
 # One detail: the gradient with respect to the network's *input* (the data) is never needed
-# for training. With `input_grad=False`, which is what `Model` passes, the first layer skips
-# computing it.
+# for training. `Model` tells the network so once, with `set_input_grad(False)`; `Sequential`
+# passes that on to its first layer, and a `Linear` there skips the product $GW^\top$ and
+# returns `None`. Every module keeps the one signature `backward(grad_out)`.
 
 # %%
-show(mf.Sequential.__init__, mf.Sequential.forward, mf.Sequential.backward)
+show(mf.Sequential.__init__, mf.Sequential.forward, mf.Sequential.backward, mf.Sequential.set_input_grad)
 assert "reversed(" in inspect.getsource(mf.Sequential.backward)
 
 # %% [markdown]
 # The network of lesson 02 (2 → 16 tanh → 2) is now one line. Its parameters are named by
 # position, and nobody has to write its `gradients` function. We still check it the way we
-# checked ours, with central differences in float64 (`astype` converts the parameters).
+# checked ours, with central differences in float64 (`astype` converts the parameters). The
+# check lives in `minifw.gradcheck`, the one the course and minifw's own tests use:
+# `numerical_gradient` is lesson 02's central difference, and `rel_error` is CS231n's relative
+# error, taken element by element, $\max_i |a_i - b_i| / \max(|a_i| + |b_i|, 10^{-8})$: below
+# $10^{-6}$ in float64 means the backward pass is right. `check_module` applies both to the
+# input gradient and to every parameter of a module.
 
 # %%
 net = mf.Sequential(mf.Linear(2, 16, seed=0), mf.Tanh(), mf.Linear(16, 2, seed=1)).astype(np.float64)
@@ -195,29 +211,13 @@ X_moons, y_moons = mf.datasets.make_moons(500, noise=0.2, seed=0)
 xb, yb = X_moons[:32].astype(np.float64), y_moons[:32]
 loss_fn = mf.CrossEntropy()
 
-net.zero_grad()
-_, grad_out = loss_fn(net(xb), yb)
-net.backward(grad_out)
+show(mf.gradcheck.rel_error, mf.gradcheck.numerical_gradient)
 
-
-def numerical_gradient(p, eps=1e-6):
-    g = np.zeros_like(p.data)
-    for i in np.ndindex(p.shape):
-        old = p.data[i]
-        p.data[i] = old + eps
-        up = loss_fn(net(xb), yb)[0]
-        p.data[i] = old - eps
-        down = loss_fn(net(xb), yb)[0]
-        p.data[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
-
-
-for name, p in net.named_parameters():
-    num = numerical_gradient(p)
-    err = np.linalg.norm(p.grad - num) / (np.linalg.norm(p.grad) + np.linalg.norm(num))
+errors = mf.gradcheck.check_module(net, xb, loss=lambda out: loss_fn(out, yb))
+for name, err in errors.items():
     print(f"{name}: relative error {err:.1e}")
-    assert err < 1e-6
+assert set(errors) == {"x", "0.W", "0.b", "2.W", "2.b"}
+assert max(errors.values()) < 1e-6, errors
 
 # %% [markdown]
 # ## 6 · The optimizer and the training loop
@@ -250,15 +250,20 @@ print(f"test accuracy {test_acc:.3f}")
 assert test_acc > 0.95
 
 # %% [markdown]
-# `mf.Model` wraps that loop. `training_step` is the five lines above (plus an optional
-# weight penalty and the input-gradient shortcut), and `fit` runs it over
-# epochs and mini-batches, averages the loss and metrics, evaluates on validation data and
-# calls callbacks such as early stopping. The names are those of Keras (`fit`, `evaluate`,
-# `predict`, `History`) and of PyTorch Lightning (`training_step`), which come later in the
-# course.
+# `mf.Model` wraps that loop and splits it the way PyTorch Lightning does. `training_step(batch)`
+# is steps 2 and 3: it computes the loss of one batch (and, since minifw has no autograd, the
+# loss's gradient with respect to the output, as minifw's losses return it) and logs the
+# metrics with `self.log`. `fit` owns the rest of the step: `zero_grad`, `backward`, an
+# optional weight penalty and `optimizer.step()`. It runs that over epochs and mini-batches,
+# averages the loss and metrics, evaluates on validation data and calls callbacks such as
+# early stopping. The names are those of Keras (`fit`, `evaluate`, `predict`, `History`) and of
+# Lightning (`training_step`, `configure_optimizers`, `log`), which come later in the course:
+# to change what the loss of a batch is you override `training_step`, in minifw as in Lightning.
 
 # %%
 show(mf.Model.training_step, mf.Model.fit)
+step_code = inspect.getsource(mf.Model.training_step).split('"""')[-1]  # the code after the docstring
+assert ".step()" not in step_code and "backward" not in step_code, "fit does the backward pass and the step"
 
 # %% [markdown]
 # ## 7 · Two moons with `Model.fit`
@@ -402,5 +407,31 @@ plt.show()
 # 2. Fit the `MinMaxScaler` on *all* digits instead of the training set. Why is that
 #    cheating, even though the numbers barely move here?
 # 3. Write a layer `Square` with `forward(x) = x ** 2` and its `backward`, put it into a
-#    `Sequential`, and check it with `numerical_gradient`.
+#    `Sequential`, and check it with `mf.gradcheck.check_module` (in float64).
 # 4. Read `mf.Dropout` and `mf.BatchNorm1d` with `show(...)`. What do they keep in `self.cache`?
+
+# %% [markdown]
+# ## Review questions
+#
+# 1. Why does `backward` *add* parameter gradients into `.grad` instead of overwriting them?
+#    <details><summary>Answer</summary>A parameter used more than once (a layer used twice,
+#    weight tying) must collect the contribution of every use. The price is that each training
+#    step must start with <code>zero_grad()</code>.</details>
+# 2. What does `Linear.backward` return for $\partial J/\partial x$, and when does it return
+#    `None`?<details><summary>Answer</summary>$G W^\top$. It returns <code>None</code> when it
+#    was told with <code>set_input_grad(False)</code> that nothing upstream needs it: it is the
+#    first layer and its input is the data, which <code>Model</code> tells the network once.
+#    </details>
+# 3. Which parts of a training step does `Model.training_step` do, and which does `fit` do?
+#    <details><summary>Answer</summary><code>training_step</code> does the forward pass and the
+#    loss (returning the loss and its gradient with respect to the output) and logs metrics;
+#    <code>fit</code> does <code>zero_grad</code>, <code>backward</code>, the penalty and
+#    <code>optimizer.step()</code>, as Lightning's Trainer does.</details>
+# 4. Why do we check gradients in float64 rather than float32?
+#    <details><summary>Answer</summary>A central difference divides a difference of two nearly
+#    equal losses by $2h$; in float32 (about 7 digits) that difference is mostly rounding error
+#    for $h = 10^{-6}$, so the check would fail for a correct backward pass.</details>
+# 5. Why does subtracting $\max_j z_j$ in softmax not change the result?
+#    <details><summary>Answer</summary>The factor $e^{-\max_j z_j}$ appears in the numerator
+#    and in every term of the denominator, so it cancels; it only keeps every exponent
+#    $\le 0$, so nothing overflows.</details>

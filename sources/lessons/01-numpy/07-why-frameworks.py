@@ -65,13 +65,12 @@ assert 0.5 < total_backward / total_forward < 2  # about as much backward code a
 # $$f'(x) = \sigma(x) + x\,\sigma(x)\big(1 - \sigma(x)\big).$$
 #
 # Here it is as a minifw layer, plus a version with a typical slip (the product rule forgotten), and a
-# central-difference check of both.
+# central-difference check of both with `mf.gradcheck.check_module`, the check of lesson 03: the largest
+# element-wise relative error between the hand-written gradient and the central difference.
 
 # %%
 class SiLU(mf.Module):
-    """$x \\sigma(x)$; derivative $\\sigma(x) + x \\sigma(x)(1 - \\sigma(x))$."""
-
-    cache = None
+    r"""$x \sigma(x)$; derivative $\sigma(x) + x \sigma(x)(1 - \sigma(x))$."""
 
     def forward(self, x):
         s = mf.sigmoid(x)
@@ -89,17 +88,10 @@ class SiLUWithASlip(SiLU):
         return grad_out * x * s * (1 - s)  # forgot the first term of the product rule
 
 
-def gradient_check(layer, x, h=1e-6):
-    """Largest |hand-written - central difference| of d sum(f(x)) / dx."""
-    layer.forward(x)
-    analytic = layer.backward(np.ones_like(x))
-    numeric = (layer.forward(x + h) - layer.forward(x - h)) / (2 * h)  # elementwise f, so one pass suffices
-    return np.abs(analytic - numeric).max()
-
-
 x_check = np.linspace(-4, 4, 81)
-error_right, error_slip = gradient_check(SiLU(), x_check), gradient_check(SiLUWithASlip(), x_check)
-print(f"gradient check: correct backward {error_right:.1e}, backward with the slip {error_slip:.2f}")
+error_right = mf.gradcheck.check_module(SiLU(), x_check)["x"]
+error_slip = mf.gradcheck.check_module(SiLUWithASlip(), x_check)["x"]
+print(f"gradient check (relative error): correct backward {error_right:.1e}, backward with the slip {error_slip:.2f}")
 assert error_right < 1e-6 and error_slip > 0.5
 
 # %% [markdown]
@@ -477,3 +469,23 @@ assert not np.allclose(traced_halving(v=np.array([0.3, 0.4])), [0.3, 0.4])    # 
 # `grad_fn` graph and `torch.compile`) and its twin `lessons/02-frameworks/01-tensors-autograd-tensorflow.ipynb`
 # (`tf.GradientTape` and `tf.function`). To practise backpropagation by hand first, do the lab
 # `labs/backprop-minifw/backprop-minifw.ipynb`.
+
+# %% [markdown]
+# ## Review questions
+#
+# 1. Why is a gradient check mandatory for every hand-written `backward`?
+#    <details><summary>Answer</summary>A wrong gradient does not crash: the network just trains
+#    worse. Only a comparison with central differences (in float64) shows the slip, as it did for
+#    SiLU without the first term of the product rule.</details>
+# 2. Why does reverse mode suit neural networks better than forward mode or finite differences?
+#    <details><summary>Answer</summary>There is one scalar loss and many parameters: one backward
+#    pass gives the derivative with respect to all of them, while the others need passes per
+#    parameter (two forward passes each for a central difference).</details>
+# 3. Why must a node's gradients from several uses be summed?
+#    <details><summary>Answer</summary>By the multivariable chain rule, a value that feeds several
+#    operations affects the loss through each of them; the total derivative is the sum of the
+#    paths. Broadcasting a bias over a batch is the same thing, hence its sum over the batch.</details>
+# 4. What goes wrong when a tracer records Python control flow that depends on tensor values?
+#    <details><summary>Answer</summary>The trace keeps only the branch taken for the example input,
+#    so the compiled graph gives wrong results for inputs that should have taken another path.
+#    </details>

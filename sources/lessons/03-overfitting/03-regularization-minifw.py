@@ -15,7 +15,7 @@
 #
 # - stop training with `mf.EarlyStopping` and explain how it restores the best weights;
 # - add an L2 penalty with `mf.L2` and show that it is the same update as an optimizer's
-#   `weight_decay`;
+#   `weight_decay`, and tell Adam's weight decay from AdamW's decoupled one;
 # - check minifw's inverted dropout and batch normalization against their formulas, in training
 #   and in evaluation mode;
 # - compare methods over several seeds, and tell a real effect from seed-to-seed noise;
@@ -160,12 +160,17 @@ assert abs(early.evaluate(X_val, y_val)["loss"] - min(history["val_loss"])) < 1e
 # ## 3. L2: a penalty in the loss, or weight decay
 #
 # `mf.L2(lam)` is the penalty $\frac{\lambda}{2}\sum w^2$ over the weight matrices (not the
-# biases, nor batch-norm's $\gamma, \beta$). `Model.training_step` adds its value to the loss and
-# its gradient $\lambda w$ to each weight's `.grad`, after the backward pass and before the
-# optimizer's step:
+# biases, nor batch-norm's $\gamma, \beta$), as in Keras and common practice. It finds them by
+# their **role**: every `Parameter` says whether it is a "weight", a "bias" or a "norm_scale",
+# so a layer you write yourself is covered whatever you call its arrays (`roles=` widens the
+# choice). `Model.fit` adds the penalty's value to the loss and its gradient $\lambda w$ to each
+# weight's `.grad`, after the backward pass and before the optimizer's step; `training_step`
+# only computes the data loss, as a Lightning `training_step` does.
 
 # %%
-show(mf.L2.penalty, mf.L2.grad, mf.Model.training_step)
+show(mf.L2.penalty, mf.L2.grad, mf.Regularizer.select, mf.Model.fit)
+print({name: p.role for name, p in mlp(batchnorm=True).named_parameters()})
+assert [p.role for p in mf.L2(1e-3).select(mlp(batchnorm=True))] == ["weight"] * 3  # the three Linear weights
 
 
 # %% [markdown]
@@ -191,6 +196,27 @@ assert largest_difference < 1e-6
 # %% [markdown]
 # In notebook 02 you met both forms: the PyTorch twin used `weight_decay`, the Keras twin a
 # `kernel_regularizer`. Now you have seen that they are one and the same update.
+#
+# With Adam that sameness has a cost. Adam divides each coordinate's gradient by the root of
+# its running average of squares, so the decay term $\lambda w$ inside the gradient is divided
+# too: a weight whose gradient is small gets a large share of decay, one with a large gradient
+# almost none. **AdamW** (Loshchilov & Hutter) *decouples* the decay: it shrinks every weight by
+# the factor $1 - \eta\lambda$ and then takes Adam's step on the data gradient alone.
+# `mf.AdamW` does exactly what `torch.optim.AdamW` does (default $\lambda = 0.01$). With a zero
+# data gradient the difference is plain: Adam moves both weights by about $\eta$ whatever their
+# size, AdamW shrinks each in proportion to its size.
+
+# %%
+show(mf.AdamW.update)
+
+w0 = np.array([10.0, 0.1])
+coupled, decoupled = mf.Parameter(w0.copy()), mf.Parameter(w0.copy())
+mf.Adam([coupled], lr=0.1, weight_decay=0.1).step()      # grad is zero: only the decay acts
+mf.AdamW([decoupled], lr=0.1, weight_decay=0.1).step()
+print("Adam  + weight_decay:", w0, "->", coupled.data)
+print("AdamW (decoupled):   ", w0, "->", decoupled.data)
+assert np.allclose(coupled.data, w0 - 0.1, atol=1e-6)         # the same step for both weights
+assert np.allclose(decoupled.data, w0 * (1 - 0.1 * 0.1))      # each shrunk by 1 - lr * wd
 
 # %% [markdown]
 # ## 4. Dropout
@@ -359,9 +385,37 @@ assert abs(table["early stopping"]["loss_gap"] - base["loss_gap"]) < 0.01    # e
 #    and compare the plain and the regularized network again, over five seeds.
 # 4. Add label smoothing, `mf.CrossEntropy(label_smoothing=0.1)`. Why does the validation
 #    cross-entropy, measured without smoothing, get *worse* although the accuracy does not?
-# 5. Write input noise as a subclass of `mf.Model` that overrides `training_step` to add
-#    `0.1 * rng.standard_normal(x.shape)` to each batch (Lightning's `training_step` works the
-#    same way).
+# 5. Write input noise as a subclass of `mf.Model` that overrides `training_step(batch)` to add
+#    `0.1 * rng.standard_normal(x.shape)` to each batch before the forward pass and return
+#    `self.loss(output, y)`; `fit` still does the backward pass and the step. A
+#    `LightningModule`'s `training_step` is written the same way.
+# 6. Train the plain network with `mf.AdamW(net.parameters(), lr=LR, weight_decay=...)` instead
+#    of the L2 penalty. Which $\lambda$ gives about the same loss gap as `mf.L2(1e-3)`?
+
+# %% [markdown]
+# ## Review questions
+#
+# 1. Why does minifw's `L2` penalize only the parameters with the role "weight"?
+#    <details><summary>Answer</summary>Biases and batch-norm scales and shifts do not make the
+#    function more complex the way large weights do, and penalizing them can hurt the fit; so
+#    Keras, PyTorch practice and minifw leave them out. Choosing by role, not by name, also
+#    covers layers you write yourself.</details>
+# 2. Why do `mf.L2(lam)` with Adam and `mf.Adam(..., weight_decay=lam)` give the same weights?
+#    <details><summary>Answer</summary>Both add $\lambda w$ to each weight's gradient before
+#    Adam's step (given the same parameters: the optimizer decays biases too, so the check used
+#    a network without biases).</details>
+# 3. How does AdamW's weight decay differ from Adam's?
+#    <details><summary>Answer</summary>Adam's decay goes through the gradient and is rescaled by
+#    Adam's per-coordinate step size; AdamW multiplies every weight by $1 - \eta\lambda$
+#    separately, so each weight shrinks in proportion to its size.</details>
+# 4. Why does `EarlyStopping` save a `state_dict()` and not just the best epoch's number?
+#    <details><summary>Answer</summary>Training goes on for `patience` epochs after the best
+#    one and changes the weights; to end with the best weights it must have copied them when
+#    they were the best.</details>
+# 5. The regularizers left the validation accuracy within a point but lowered the validation
+#    loss. What changed? <details><summary>Answer</summary>How confident the network is: the
+#    plain network gives very high probabilities to its mistakes on unseen images, and
+#    cross-entropy punishes those; the regularized ones are less overconfident.</details>
 #
 # **Next:** the labs in `labs/` put regularization to work on a problem of your own. Back to
 # the beginning of this part: `01-overfitting-bias-variance.ipynb`.

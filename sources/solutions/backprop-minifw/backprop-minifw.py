@@ -42,36 +42,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minifw as mf
+from minifw.gradcheck import numerical_gradient, rel_error  # the course's gradient check (lesson 01-03)
 
 np.random.seed(0)
-
-
-def rel_error(a, b):
-    """Relative difference $\\|a - b\\| / (\\|a\\| + \\|b\\|)$ of two arrays: 0 when equal, about 1e-16 for the
-    same numbers computed in a different order; `inf` when the shapes differ."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf")
-    return float(np.linalg.norm(a - b) / max(1e-12, np.linalg.norm(a) + np.linalg.norm(b)))
-
-
-def numerical_gradient(f, x, h=1e-6):
-    """Central differences: the gradient of the scalar `f()` with respect to the float64 array `x`.
-
-    $\\partial f/\\partial x_i \\approx (f(x + h e_i) - f(x - h e_i)) / 2h$; `x` is changed in place
-    one entry at a time and restored.
-    """
-    grad = np.zeros_like(x, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f()
-        x[i] = old - h
-        f_minus = f()
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
-
 
 # %% [markdown]
 # ## How a backward pass works
@@ -81,9 +54,13 @@ def numerical_gradient(f, x, h=1e-6):
 # using the chain rule. Every `*_forward` function returns `(out, cache)`: `cache` holds whatever
 # the backward pass needs (you choose what), and `*_backward(dout, cache)` uses it.
 #
-# You can check any backward pass yourself with `numerical_gradient`: for a fixed random `dout`,
-# the scalar $f(x) = \sum_{ij} y_{ij}\, g_{ij}$ has gradient exactly $\partial L/\partial x$ when
-# $g = \partial L/\partial y$.
+# You can check any backward pass yourself with `numerical_gradient(f, x)` from
+# `minifw.gradcheck` (central differences on the float64 array `x`, which `f()` reads): for a
+# fixed random `dout`, the scalar $f(x) = \sum_{ij} y_{ij}\, g_{ij}$ has gradient exactly
+# $\partial L/\partial x$ when $g = \partial L/\partial y$. Compare with `rel_error(a, b)`, the
+# largest element-wise relative error $\max_i |a_i - b_i| / \max(|a_i| + |b_i|, 10^{-8})$ (the
+# CS231n definition, the one minifw's own tests use): below $10^{-6}$ in float64 means the
+# gradient is right; two arrays of different shapes are an error.
 #
 # ## Task 1 · Linear layer (3 points)
 # For a batch $x$ of shape $(N, D)$, weights $W$ of shape $(D, M)$ and bias $b$ of shape $(M,)$:
