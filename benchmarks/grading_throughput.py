@@ -92,7 +92,8 @@ def main() -> None:
     args = parser.parse_args()
     limits = ["--cell-timeout", args.cell_timeout, "--time-limit", "1800"]
     print(f"{os.cpu_count()} CPUs, {args.copies} copies of each reference solution\n")
-    print("| lab | mode | workers | submissions/min | batch wall s | s/submission | kernel start s | cells s | other s |")
+    print("| lab | mode | workers | submissions/min | batch wall s | s/submission | kernel start s | cells s "
+          "| other s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for lab in args.labs:
         for jobs in args.jobs:

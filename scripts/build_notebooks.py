@@ -176,7 +176,8 @@ def state(target: Target) -> State:
         try:
             old = json.loads(target.notebook.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
-            raise SystemExit(f"{rel(target.notebook)} is not valid JSON ({err}); fix or delete it, then build again")
+            raise SystemExit(f"{rel(target.notebook)} is not valid JSON ({err}); fix or delete it, "
+                             "then build again") from None
     return State(target, render(target), old)
 
 
@@ -248,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", help="sources or notebooks (default: all)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="report stale, edited and source-less notebooks; write nothing")
+    mode.add_argument("--check", action="store_true",
+                      help="report stale, edited and source-less notebooks; write nothing")
     mode.add_argument("--update-source", action="store_true", help="write each named notebook's cells into its source")
     mode.add_argument("--force", action="store_true", help="build even over notebook edits (they are lost)")
     args = parser.parse_args(argv)
@@ -277,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.check:
             newer = "its source is newer" if not s.same_cells else "only its outputs or metadata differ"
             what = "is missing" if s.old is None else f"is stale ({newer})"
-            problems.append(f"{rel(target.notebook)} {what}: run python scripts/build_notebooks.py {rel(target.source)}")
+            problems.append(f"{rel(target.notebook)} {what}: "
+                            f"run python scripts/build_notebooks.py {rel(target.source)}")
         else:
             target.notebook.parent.mkdir(parents=True, exist_ok=True)
             target.notebook.write_text(text_of(s.new), encoding="utf-8")

@@ -163,7 +163,8 @@ def stderr_debug(lab: Lab) -> NotebookNode:
         cell = nb.cells[index]
         names = defined_functions(cell.source)
         cell.source += "\n\nimport sys as _sys\n" + "".join(
-            f"{name} = (lambda f: lambda *a, **k: (print('debug:', f.__name__, file=_sys.stderr), f(*a, **k))[1])({name})\n"
+            f"{name} = (lambda f: lambda *a, **k: "
+            f"(print('debug:', f.__name__, file=_sys.stderr), f(*a, **k))[1])({name})\n"
             for name in names)
     return nb
 
@@ -243,7 +244,8 @@ def spying(targets: dict[str, Path], port: int) -> str:
     return f"""
 import glob, os, socket
 _leaks = []
-for _p in {[str(p) for p in paths]!r} + glob.glob("/tmp/nngrade-*/*/gradebook.db") + glob.glob("/tmp/nngrade-*/*/submitted/*"):
+for _p in ({[str(p) for p in paths]!r} + glob.glob("/tmp/nngrade-*/*/gradebook.db")
+           + glob.glob("/tmp/nngrade-*/*/submitted/*")):
     try:
         if os.path.isdir(_p):
             if os.listdir(_p):

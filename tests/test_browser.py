@@ -170,7 +170,8 @@ def _saved(notebook: Path, *others: Path, after: int) -> bytes:
 
 
 def _is_dirty(page) -> bool:
-    return "jp-mod-dirty" in (page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current").first.get_attribute("class") or "")
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current").first
+    return "jp-mod-dirty" in (tab.get_attribute("class") or "")
 
 
 def _run_all(page, panel) -> None:

@@ -40,15 +40,10 @@ import cmath
 # Change the data.
 '''
 
-LAB = '''# %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# # A lab
-
-# %% nbgrader={"grade": false, "grade_id": "answer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def f():
-    ### BEGIN SOLUTION
-    return 1
-    ### END SOLUTION
-'''
+NBGRADER = '"grade": false, "grade_id": "{}", "locked": {}, "schema_version": 3, "solution": {}, "task": false'
+LAB = ("# %% [markdown] nbgrader={" + NBGRADER.format("brief", "true", "false") + "}\n# # A lab\n\n"
+       "# %% nbgrader={" + NBGRADER.format("answer", "false", "true") + "}\n"
+       "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n")
 
 
 @pytest.fixture
@@ -88,7 +83,8 @@ TF_NB = Path("lessons/02-part/01-twins-tensorflow.ipynb")
 
 def test_builds_single_twin_and_lab_notebooks(course):
     assert cells(course / SINGLE_NB)[1] == "x = 1 + 1\nassert x == 2"
-    assert cells(course / TORCH_NB) == ["# Twins\n\n## 1. Data\nShared text.", "import math", "## Try it\nChange the data."]
+    assert cells(course / TORCH_NB) == ["# Twins\n\n## 1. Data\nShared text.", "import math",
+                                        "## Try it\nChange the data."]
     assert cells(course / TF_NB)[1] == "import cmath"
     assert (course / "solutions/lab-two-pytorch/lab-two-pytorch.ipynb").exists()
     lab = json.loads((course / "solutions/lab-one/lab-one.ipynb").read_text())

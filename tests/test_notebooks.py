@@ -5,10 +5,10 @@ Executing them is nbval's job: pytest collects every .ipynb under lessons/ and s
 from __future__ import annotations
 
 import json
-from collections import Counter
-from itertools import combinations
 import subprocess
 import sys
+from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 import pytest
