@@ -12,14 +12,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(p for p in (ROOT / "lessons").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
-# Lessons whose review questions are written on other branches: each entry must still fail here
-# (xfail strict), and comes out of this set when that branch is merged.
-NOT_YET = {
-    "lessons/00-setup-check.ipynb",
-    "lessons/01-numpy/03-building-minifw.ipynb",
-    "lessons/01-numpy/07-why-frameworks.ipynb",
-    "lessons/03-overfitting/03-regularization-minifw.ipynb",
-}
 # the forms the objectives take at the top of a lesson
 OBJECTIVES = re.compile(r"^(## Objectives|\*\*Learning objectives\.\*\*|\*\*After this notebook you can\*\*)", re.M)
 QUESTION = re.compile(r"^(\d+)\. \S", re.M)
@@ -101,13 +93,7 @@ def test_review_problems_finds_mistakes(bad, expected):
     assert any(expected in p for p in review_problems(bad)), review_problems(bad)
 
 
-def test_not_yet_lists_only_existing_lessons():
-    assert NOT_YET <= {str(p.relative_to(ROOT)) for p in LESSONS}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="review questions come from another branch"))
-    if str(p.relative_to(ROOT)) in NOT_YET else p for p in LESSONS], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_lesson_structure(path):
     problems = structure_problems(path)
     assert not problems, f"{path.relative_to(ROOT)}: " + "; ".join(problems)

@@ -1,10 +1,14 @@
 # %% [markdown]
 # # 00 · Setup check
 #
-# Run this notebook first (**Run → Run All Cells**). It checks that
+# Run this notebook first (**Run → Run All Cells**).
+#
+# ## Objectives
+# After this notebook you know that
 #
 # - the packages of the course import, at the versions the course was tested with;
 # - PyTorch and TensorFlow see the device they will use (a GPU if you have one, else the CPU);
+# - progress bars (widgets) render in your JupyterLab;
 # - `minifw`, the framework you will read and extend, trains a tiny network.
 #
 # If a cell fails, the message says what is missing; `make lab` (or `pip install -e ".[all]"`) installs it.
