@@ -179,6 +179,54 @@ assert histories["ReLU"]["loss"][-1] < 1.2, f"expected the ReLU stack to learn (
 # The deep sigmoid network does not learn at all in ten epochs: its loss stays at $\ln 10$, the loss of
 # a uniform guess over ten classes. This is why ReLU (and its relatives) replaced the sigmoid in hidden
 # layers.
+#
+# ### Residual connections: a path on which the gradient does not shrink
+#
+# The other cure keeps the sigmoid and changes the wiring. A **residual block** adds its input to
+# what its layer computes, $y = x + f(x)$, so by the chain rule
+#
+# $$\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y} + \frac{\partial L}{\partial y}\,\frac{\partial f}{\partial x}.$$
+#
+# The sum is linear: the gradient of the block's output reaches its input **undamped**, and the
+# layer's own (shrinking) factor is only added to it. minifw's `mf.Residual(block)` is exactly
+# this; its backward is `grad + block.backward(grad)`:
+
+# %%
+print(inspect.getsource(mf.Residual.backward))
+
+
+def residual_stack(depth=10, width=32, n_in=64, n_out=10, seed=0):
+    """An input projection, `depth` residual blocks x + sigmoid(x W + b), and a Linear output layer."""
+    rng = np.random.default_rng(seed)
+    blocks = [mf.Residual(mf.Sequential(mf.Linear(width, width, init="xavier_normal", seed=rng), mf.Sigmoid()))
+              for _ in range(depth)]
+    return mf.Sequential(mf.Linear(n_in, width, init="xavier_normal", seed=rng), *blocks,
+                         mf.Linear(width, n_out, init="xavier_normal", seed=rng))
+
+
+def block_grad_norms(net, X, y):
+    """||dL/dW|| of each residual block's weight matrix after one backward pass."""
+    net.zero_grad()
+    loss, grad = mf.CrossEntropy()(net(X), y)
+    net.backward(grad)
+    return np.array([np.linalg.norm(layer.block.layers[0].W.grad) for layer in net.layers
+                     if isinstance(layer, mf.Residual)])
+
+
+res = block_grad_norms(residual_stack(), X_digits[batch], y_digits[batch])
+print(f"10 residual sigmoid blocks: first block / last block = {res[0] / res[-1]:.2f}")
+net = residual_stack()
+model = mf.Model(net, mf.CrossEntropy(), mf.SGD(net.parameters(), lr=0.05))
+residual_loss = model.fit(X_digits, y_digits, epochs=10, batch_size=32, progress=False)["loss"][-1]
+print(f"training loss after 10 epochs: residual sigmoid stack {residual_loss:.3f}, "
+      f"plain sigmoid stack {histories['sigmoid']['loss'][-1]:.3f}")
+assert res[0] / res[-1] > 0.1, f"expected the first residual block's gradient within 10x of the last; got {res[0] / res[-1]:.2g} {hint}"
+assert residual_loss < 1.0, f"expected the residual sigmoid stack to learn (loss < 1.0); got {residual_loss:.3f} {hint}"
+
+# %% [markdown]
+# Same activation, same depth, same initialization and optimizer: with skip connections the first
+# block's gradient is of the same order as the last one's, and the network learns. Lesson
+# 04-beyond/01 does the same in PyTorch and Keras with 24 layers.
 
 # %% [markdown]
 # ## 3. Dying ReLU
