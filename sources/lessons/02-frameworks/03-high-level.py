@@ -621,6 +621,17 @@ model = ImageClassifier()
 trainer = make_trainer("full", max_epochs=12, callbacks=[curves, early_stopping, checkpoint])
 trainer.fit(model, train_loader, val_loader)
 
+# %% [markdown] track="pytorch"
+# Lightning prints its notes on stderr, and JupyterLab shows stderr in a red box. These are notes,
+# not warnings. "GPU available: False, used: False" (and the TPU/HPU lines) says which accelerators
+# Lightning found and that the Trainer is not using them: on a laptop without a GPU it trains on
+# the CPU, as intended. "Seed set to 0" confirms that `L.seed_everything(0)` seeded Python, NumPy
+# and PyTorch, so the run repeats exactly. "Restoring states from the checkpoint path at …" and
+# "Loaded model weights from the checkpoint at …" (further down) mean `trainer.test(...,
+# ckpt_path="best")` loaded the best weights `ModelCheckpoint` saved before evaluating. A real
+# problem looks different: a line naming a warning class (`UserWarning`, `PossibleUserWarning`)
+# or a traceback.
+
 # %% track="tensorflow"
 keras.utils.set_random_seed(0)
 model = sequential_model()
