@@ -1,0 +1,117 @@
+"""Sphinx extension of the course site.
+
+- Puts the framework tabs (`_twins.json`, written by site/layout.py) under the title of each
+  twin notebook while Sphinx reads it, so the copied notebook (and its download) stays as is.
+- Serves MathJax 3 from the site (the django-static-mathjax wheel ships it): pages render math
+  offline.
+- Lets Sphinx read (and so execute) notebooks in parallel: two extensions that Jupyter Book
+  loads do not declare that they are parallel-safe, though they act only after reading.
+- Fails the build (a warning; `make site` turns warnings into errors) when a page shows math
+  that was not rendered: `$...$`, `\\(`, `\\begin{` left in its text.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+# MathJax files the site needs: the combined TeX component, the extensions it loads on demand,
+# the CommonHTML fonts and the menu; not the speech engine (sre) or the other bundles.
+MATHJAX_PARTS = ["tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors"]
+# Extensions that work only on the whole environment or on LaTeX output, so reading in parallel
+# is safe, but that do not say so (Sphinx then reads serially).
+PARALLEL_SAFE_UNDECLARED = ("sphinx_multitoc_numbering", "sphinx_jupyterbook_latex")
+UNRENDERED = re.compile(r"\$[^$\s][^$]*[^$\s]\$|\$\S\$|\\\(|\\\[|\\begin\{")
+
+
+def _add_twin_header(app: Sphinx, docname: str, source: list[str]) -> None:
+    path = Path(app.srcdir) / "_twins.json"
+    header = json.loads(path.read_text()).get(docname) if path.exists() else None
+    if header is None:
+        return
+    notebook = json.loads(source[0])
+    first = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
+    title, _, rest = "".join(first["source"]).partition("\n")
+    first["source"] = f"{title}\n\n{header}\n{rest}"
+    source[0] = json.dumps(notebook)
+
+
+def _allow_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
+    for name in PARALLEL_SAFE_UNDECLARED:
+        extension = app.extensions.get(name)
+        if extension is not None and extension.parallel_read_safe is None:
+            extension.parallel_read_safe = True
+
+
+def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import mathjax  # django-static-mathjax
+
+    src = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    dest = Path(app.outdir) / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        if not (dest / part).exists():
+            (dest / part).parent.mkdir(parents=True, exist_ok=True)
+            copy = shutil.copytree if (src / part).is_dir() else shutil.copy2
+            copy(src / part, dest / part)
+
+
+class _TextOutsideMath(HTMLParser):
+    """The page's text outside code, scripts and rendered math."""
+
+    SKIP = {"script", "style", "pre", "code", "kbd", "samp", "textarea"}
+    VOID = {"br", "img", "hr", "meta", "link", "input", "wbr", "source", "col", "area", "base", "embed"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []  # True: inside something skipped
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        skipped = tag in self.SKIP or "math" in classes or "highlight" in " ".join(classes)
+        self.stack.append(skipped or (bool(self.stack) and self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+def unrendered_math(html: str) -> list[str]:
+    """Pieces of TeX left in the text of an HTML page (outside code and rendered math)."""
+    parser = _TextOutsideMath()
+    parser.feed(html)
+    return UNRENDERED.findall(" ".join(parser.text))
+
+
+def _check_math(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.name != "html":
+        return
+    for page in sorted(Path(app.outdir).rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        found = unrendered_math(page.read_text(encoding="utf-8"))
+        if found:
+            LOGGER.warning("un-rendered math in %s: %s", page.relative_to(app.outdir), found[:5],
+                           type="course_site", subtype="math")
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("env-before-read-docs", _allow_parallel_read)
+    app.connect("source-read", _add_twin_header)
+    app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _check_math)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
