@@ -89,6 +89,7 @@ inside, outside = (x_wide > a + 0.02) & (x_wide < b - 0.02), (x_wide < a - 0.02)
 assert np.allclose(pulse[inside], h, atol=1e-3)
 assert np.allclose(pulse[outside], 0, atol=1e-3)
 
+
 # %% [markdown]
 # ## 3 · A sum of pulses approximates $f$
 #
@@ -159,6 +160,7 @@ assert all(sig_errors[m] > sig_errors[n] for m, n in zip(ns, ns[1:]))  # more un
 assert all(1.5 < n * err < 4 for n, err in sig_errors.items())  # roughly proportional to 1/n
 assert sig_errors[100] < 0.05
 
+
 # %% [markdown]
 # More pulses, better fit: the largest error falls roughly like $1/n$. Each pulse is flat, so
 # inside an interval of width $1/n$ the error is at most about $\max|f'| \cdot \frac{1}{n}$.
@@ -199,6 +201,7 @@ plt.show()
 plateau = (x_wide >= a + delta) & (x_wide <= b)
 zero = (x_wide <= a) | (x_wide >= b + delta)
 assert np.allclose(pulse[plateau], h, atol=1e-12) and np.allclose(pulse[zero], 0, atol=1e-12)
+
 
 # %% [markdown]
 # The network is $1 \to 4n \to 1$ with ReLU units: input weights 1, biases $-a_i$,
@@ -251,6 +254,7 @@ print("f:", f(x_out[:, 0]).round(3), " sigmoid net:", sigmoid_network(50)(x_out)
 assert np.allclose(sigmoid_network(50)(x_out), 0, atol=1e-6)
 assert np.allclose(relu_network(50)(x_out), 0, atol=1e-12)
 assert np.all(np.abs(f(x_out)) > 0.3)
+
 
 # %% [markdown]
 # **No promise that training finds the weights.** We wrote the weights down. Gradient descent

@@ -236,6 +236,7 @@ no_gradient = np.all(net[0].W.grad == 0, axis=0)
 print(f"leaky ReLU: {silent.sum()} units negative everywhere, {no_gradient.sum()} units without gradient")
 assert no_gradient.sum() == 0
 
+
 # %% [markdown]
 # ## 4. ReLU vs tanh: the shape of the decision boundary
 #

@@ -296,6 +296,7 @@ print(grey_batch.shape)
 assert grey_batch.shape == (16, 400, 400, 1)
 assert np.allclose(grey_batch[0, :, :, 0], batch[0].astype(np.float32) @ luminance)
 
+
 # %% [markdown]
 # ## 5 · Logistic regression is one neuron
 #

@@ -1,4 +1,45 @@
-# %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+# # Lab · Classification with PyTorch
+#
+# You build and train the smallest networks that classify: one linear layer for a yes/no
+# decision (malignant or benign tumour), one linear layer for ten classes (handwritten digits),
+# then a network with a hidden layer, and you compare the last two. The lab has a twin,
+# `classification-tensorflow`, with the same tasks in Keras.
+#
+# ## Objectives
+# After this lab you can
+#
+# - standardize features with statistics of the **training split only**, and say why;
+# - pick the output activation and the loss of a binary classifier so that they fit together
+#   (logits with `BCEWithLogitsLoss`, or a sigmoid with `BCELoss`);
+# - write a mini-batch training loop with `DataLoader` and `torch.optim.Adam`, and predict labels;
+# - build softmax regression and a multi-layer perceptron for ten classes, train both and
+#   compare them, and explain when more layers help.
+#
+# ## Grading
+# | task | what you write | points |
+# |---|---|---|
+# | 1 | `standardize` | 2 |
+# | 2 | `make_binary_classifier`, `predict_binary` | 3 (2 + 1) |
+# | 3 | `train_binary` | 3 |
+# | 4 | `make_softmax_regression` | 2 |
+# | 5 | `make_mlp` | 2 |
+# | 6 | `train_classifier`, `predict_classes` | 3 (2 + 1) |
+# | 7 | `compare_models` | 2 |
+# | 8 | written answer: when do more layers help? (graded by hand) | 3 |
+# | | **total** | **20** |
+#
+# Tasks 1–7 are graded automatically: each test cell checks your functions on the data you see
+# **and** on data you do not see (other splits, other shapes), so make your functions general,
+# not tuned to the numbers printed here. Each test cell calls your functions itself, so a task you
+# skip costs only its own points (task 7 uses your functions of tasks 4–6).
+#
+# Rules: replace the lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your code; keep
+# the names and signatures of the functions; do not delete or edit the test cells; before you hand in,
+# run **Kernel → Restart Kernel and Run All Cells** and check that every test cell passes. The
+# whole notebook runs in well under a minute on a laptop CPU.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 # # Lab · Classification with TensorFlow / Keras
 #
 # You build and train the smallest networks that classify: one linear layer for a yes/no
@@ -39,7 +80,15 @@
 # run **Kernel → Restart Kernel and Run All Cells** and check that every test cell passes. The
 # whole notebook runs in well under a minute on a laptop CPU.
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
+# ## Setup
+#
+# The data ship with scikit-learn and are read by `minifw.datasets` (no download). Both splits
+# are stratified and seeded, so everyone gets the same ones. The seeds of PyTorch and numpy are
+# fixed, and your functions take a `seed` argument: the same code gives the same numbers on every
+# run, which is what makes automatic grading fair.
+
+# %% [markdown] track="tensorflow"
 # ## Setup
 #
 # The data ship with scikit-learn and are read by `minifw.datasets` (no download). Both splits
@@ -47,7 +96,31 @@
 # the seeds of Python, numpy and TensorFlow, and your functions take a `seed` argument: the same
 # code gives the same numbers on every run, which is what makes automatic grading fair.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import minifw as mf
+
+torch.manual_seed(0)
+np.random.seed(0)
+torch.set_num_threads(1)  # the networks are tiny: one CPU thread is fastest and never waits for another
+device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+print("PyTorch", torch.__version__, "| device:", device)
+
+# Part A: 569 tumours, 30 measured features, label 0 = malignant, 1 = benign
+Xb, yb = mf.datasets.load_breast_cancer()
+Xb_train, Xb_test, yb_train, yb_test = mf.train_test_split(Xb, yb, test_size=0.25, seed=0)
+# Part B: 1797 digits of 8x8 pixels with values 0..16, scaled to [0, 1]; labels 0..9
+Xd, yd = mf.datasets.load_digits()
+Xd = Xd / 16.0
+Xd_train, Xd_test, yd_train, yd_test = mf.train_test_split(Xd, yd, test_size=0.25, seed=0)
+print("breast cancer:", Xb_train.shape, Xb_test.shape, "| digits:", Xd_train.shape, Xd_test.shape)
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 import os
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep its C++ log quiet
@@ -94,7 +167,25 @@ ratio = feature_means.max() / feature_means.min()
 print(f"largest / smallest feature mean: {ratio:.0f}")
 assert ratio > 1000
 
-# %% [markdown]
+
+# %% [markdown] track="pytorch"
+# ### Task 1 · Standardize with training statistics only (2 points)
+#
+# Gradient descent on features of such different scales is slow: one learning rate is too large
+# for the big features and too small for the small ones. Standardizing gives every feature mean 0
+# and standard deviation 1:
+#
+# $$x'_{ij} = \frac{x_{ij} - \mu_j}{\sigma_j}, \qquad
+#   \mu_j = \frac1{n}\sum_{i \in \text{train}} x_{ij}, \qquad
+#   \sigma_j = \sqrt{\frac1{n}\sum_{i \in \text{train}} (x_{ij} - \mu_j)^2}.$$
+#
+# $\mu$ and $\sigma$ come from the **training rows only** and are then applied, unchanged, to the
+# test rows. The test set stands in for patients the model has not met; computing statistics on
+# it would let information about them leak into training, and the test score would be too
+# optimistic. (`mf.StandardScaler` does exactly this with `fit` and `transform`; numpy alone
+# takes three lines.)
+
+# %% [markdown] track="tensorflow"
 # ### Task 1 · Standardize with training statistics only (2 points)
 #
 # Gradient descent on features of such different scales is slow: one learning rate is too large
@@ -155,7 +246,30 @@ assert np.allclose(_As, (_A - _mu) / _std, atol=1e-4), "the training split must 
 assert np.allclose(_Bs, (_B - _mu) / _std, atol=1e-4), "the test split must use the training mean and std"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
+# ### Task 2 · Output activation and loss (3 points)
+#
+# A single layer maps the 30 features of tumour $i$ to one number, the **logit**
+# $z_i = x_i w + b$. The sigmoid turns it into the probability of class 1 (benign),
+# $p_i = \sigma(z_i) = 1/(1 + e^{-z_i})$, and the binary cross-entropy
+#
+# $$L = -\frac1n \sum_i \big[y_i \log p_i + (1 - y_i)\log(1 - p_i)\big]$$
+#
+# punishes confident mistakes. PyTorch offers two consistent ways to write this:
+#
+# - the model outputs the logit $z$ (no activation) and the loss is `nn.BCEWithLogitsLoss()`, which
+#   applies the sigmoid inside, in a numerically stable form
+#   ($\max(z, 0) - zy + \log(1 + e^{-|z|})$); **this is the recommended way**;
+# - the model ends with `nn.Sigmoid()` and the loss is `nn.BCELoss()`, which expects probabilities.
+#
+# Mixing them (a sigmoid *and* `BCEWithLogitsLoss`, or logits with `BCELoss`) trains a wrong
+# model or crashes. `predict_binary` must then turn the model's output into labels:
+# $p > 0.5$ is the same as $z > 0$.
+#
+# Note: `nn.Linear(d, 1)` stores its weight as a $(1, d)$ matrix and computes $x W^\top + b$
+# (minifw stores $W$ as $(d, 1)$ and computes $xW + b$; same function).
+
+# %% [markdown] track="tensorflow"
 # ### Task 2 · Output activation and loss (3 points)
 #
 # A single layer maps the 30 features of tumour $i$ to one number, the **logit**
@@ -179,7 +293,40 @@ assert np.allclose(_Bs, (_B - _mu) / _std, atol=1e-4), "the test split must use 
 # Note: `Dense(1)` stores its kernel as a $(d, 1)$ matrix and computes $xW + b$, like minifw's
 # `Linear`.
 
-# %% nbgrader={"grade": false, "grade_id": "binary_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "binary_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
+def make_binary_classifier(n_features, seed=0):
+    """A single-layer binary classifier and the loss to train it with.
+
+    Call torch.manual_seed(seed) first, so that the initial weights are reproducible.
+    Returns (model, loss_fn):
+      model: an nn.Module with exactly one nn.Linear(n_features, 1), optionally followed by an
+             output activation; it maps a float32 tensor (n, n_features) to (n, 1);
+      loss_fn: a torch.nn loss object that fits the model's output: loss_fn(model(x), y) with
+             y a float tensor (n, 1) of 0s and 1s.
+    """
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(n_features, 1))  # outputs the logit z
+    return model, nn.BCEWithLogitsLoss()             # sigmoid + binary cross-entropy, stable
+    ### END SOLUTION
+
+
+def predict_binary(model, X):
+    """Labels 0/1 for the rows of X, for a model made by make_binary_classifier.
+
+    X: numpy array (n, n_features). Runs the model on the device of its parameters, without
+    gradients, and returns a numpy int64 array of shape (n,).
+    """
+    ### BEGIN SOLUTION
+    model_device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        z = model(torch.as_tensor(X, dtype=torch.float32, device=model_device))
+    return (z.reshape(-1) > 0).long().cpu().numpy()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "binary_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
 def make_binary_classifier(n_features, seed=0):
     """A single-layer binary classifier and the loss to train it with.
 
@@ -208,7 +355,47 @@ def predict_binary(model, X):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_binary_model", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_binary_model", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+model, loss_fn = make_binary_classifier(30, seed=0)
+assert isinstance(model, nn.Module), "model must be an nn.Module"
+assert isinstance(loss_fn, (nn.BCEWithLogitsLoss, nn.BCELoss)), \
+    f"a binary classifier is trained with BCEWithLogitsLoss (or BCELoss), got {type(loss_fn).__name__}"
+_linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+assert len(_linears) == 1, f"a single-layer network has one nn.Linear, found {len(_linears)}"
+assert (_linears[0].in_features, _linears[0].out_features) == (30, 1), "the layer maps 30 features to 1 output"
+with torch.no_grad():
+    _out = model(torch.zeros(4, 30, device=next(model.parameters()).device))
+assert tuple(_out.shape) == (4, 1), f"the model must map (n, 30) to (n, 1), got {tuple(_out.shape)}"
+### BEGIN HIDDEN TESTS
+# output and loss fit together: set the weights so that z = x[:, 0], then look at the output
+_model, _loss = make_binary_classifier(7, seed=3)
+(_layer,) = [m for m in _model.modules() if isinstance(m, nn.Linear)]
+assert (_layer.in_features, _layer.out_features) == (7, 1)
+with torch.no_grad():
+    _layer.weight.zero_()
+    _layer.weight[0, 0] = 1.0
+    _layer.bias.zero_()
+_z = torch.tensor([-6.0, -1.0, 0.0, 0.5, 4.0])
+_x = torch.zeros(5, 7)
+_x[:, 0] = _z
+_model.eval()
+with torch.no_grad():
+    _out = _model(_x.to(next(_model.parameters()).device)).float().cpu().reshape(-1)
+if isinstance(_loss, nn.BCEWithLogitsLoss):
+    assert torch.allclose(_out, _z, atol=1e-5), \
+        "BCEWithLogitsLoss applies the sigmoid itself: the model must output logits (no activation)"
+else:
+    assert isinstance(_loss, nn.BCELoss)
+    assert torch.allclose(_out, torch.sigmoid(_z), atol=1e-5), \
+        "BCELoss expects probabilities: the model must end with a sigmoid"
+# the seed makes the initial weights reproducible
+_m1, _ = make_binary_classifier(7, seed=5)
+_m2, _ = make_binary_classifier(7, seed=5)
+assert all(torch.equal(p.cpu(), q.cpu()) for p, q in zip(_m1.parameters(), _m2.parameters())), \
+    "call torch.manual_seed(seed) before creating the layer"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_binary_model", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 model, loss_fn = make_binary_classifier(30, seed=0)
 assert isinstance(model, keras.Model), "model must be a Keras model"
 assert isinstance(loss_fn, keras.losses.BinaryCrossentropy), \
@@ -242,7 +429,33 @@ assert all(np.array_equal(p, q) for p, q in zip(_m1.get_weights(), _m2.get_weigh
     "call keras.utils.set_random_seed(seed) before creating the model"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_predict_binary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_predict_binary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+model, _ = make_binary_classifier(2, seed=0)
+(_layer,) = [m for m in model.modules() if isinstance(m, nn.Linear)]
+with torch.no_grad():  # z = x0 - x1
+    _layer.weight.copy_(torch.tensor([[1.0, -1.0]]))
+    _layer.bias.zero_()
+_pred = predict_binary(model, np.array([[2.0, 0.0], [0.0, 2.0], [1.0, 0.5], [-3.0, -4.0]], dtype=np.float32))
+assert isinstance(_pred, np.ndarray) and _pred.shape == (4,), "predict_binary returns a numpy array (n,)"
+assert np.issubdtype(_pred.dtype, np.integer), f"labels are integers, got dtype {_pred.dtype}"
+assert _pred.tolist() == [1, 0, 1, 1], f"expected [1, 0, 1, 1], got {_pred.tolist()}"
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(202)
+_model, _ = make_binary_classifier(6, seed=1)
+(_layer,) = [m for m in _model.modules() if isinstance(m, nn.Linear)]
+_w, _b = _rng.normal(size=(1, 6)), _rng.normal()
+with torch.no_grad():
+    _layer.weight.copy_(torch.tensor(_w, dtype=torch.float32))
+    _layer.bias.fill_(_b)
+_X = _rng.normal(size=(300, 6)).astype(np.float32)
+_z = _X.astype(np.float64) @ _w[0] + _b
+_keep = np.abs(_z) > 1e-3
+_pred = predict_binary(_model, _X)
+assert _pred.shape == (300,) and set(np.unique(_pred)) <= {0, 1}
+assert np.array_equal(_pred[_keep], (_z[_keep] > 0).astype(int)), "predict 1 exactly where p > 0.5 (z > 0)"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_predict_binary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 model, _ = make_binary_classifier(2, seed=0)
 (_layer,) = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 _layer.set_weights([np.array([[1.0], [-1.0]], dtype=np.float32), np.zeros(1, dtype=np.float32)])  # z = x0 - x1
@@ -264,7 +477,21 @@ assert _pred.shape == (300,) and set(np.unique(_pred)) <= {0, 1}
 assert np.array_equal(_pred[_keep], (_z[_keep] > 0).astype(int)), "predict 1 exactly where p > 0.5 (z > 0)"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
+# ### Task 3 · Training (3 points)
+#
+# Training repeats, for every mini-batch $B$ of a shuffled pass over the data (an **epoch**):
+# forward, loss, gradients, update. Adam keeps running averages of the gradient $g$ and of
+# $g^2$ and steps each weight by about $\eta\, \hat m / \sqrt{\hat v}$, so one learning rate
+# $\eta$ suits most problems. Use a `DataLoader` over a `TensorDataset`, shuffled with a
+# `torch.Generator` seeded with `seed`, move each batch to `device`, and record the mean
+# training loss of every epoch (the batch losses weighted by the batch sizes).
+#
+# The test passes `train_binary` a model and a loss of its own (a logit model with
+# `BCEWithLogitsLoss`), trains it on a split you do not see, and expects at least 92 % accuracy
+# on the held-out part.
+
+# %% [markdown] track="tensorflow"
 # ### Task 3 · Training (3 points)
 #
 # Training repeats, for every mini-batch $B$ of a shuffled pass over the data (an **epoch**):
@@ -278,7 +505,40 @@ assert np.array_equal(_pred[_keep], (_z[_keep] > 0).astype(int)), "predict 1 exa
 # `from_logits=True`), trains it on a split you do not see, and expects at least 92 % accuracy on
 # the held-out part.
 
-# %% nbgrader={"grade": false, "grade_id": "train_binary", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "train_binary", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
+def train_binary(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=16, seed=0):
+    """Train model in place with Adam on shuffled mini-batches; return the loss of every epoch.
+
+    model, loss_fn: as made by make_binary_classifier (model maps (n, d) to (n, 1)).
+    X_train: numpy (n, d) float; y_train: numpy (n,) of 0/1 labels (give the loss a float
+    tensor of shape (n, 1)). Call torch.manual_seed(seed), move the model to `device`, and
+    shuffle with a torch.Generator seeded with seed.
+    Returns a list of `epochs` floats: the mean training loss over the samples of each epoch.
+    """
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    model.to(device)
+    data = TensorDataset(torch.as_tensor(X_train, dtype=torch.float32),
+                         torch.as_tensor(y_train, dtype=torch.float32).reshape(-1, 1))
+    loader = DataLoader(data, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(epochs):
+        model.train()
+        total = 0.0
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(xb)
+        losses.append(total / len(data))
+    return losses
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "train_binary", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
 def train_binary(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=16, seed=0):
     """Train model in place with Adam on shuffled mini-batches; return the loss of every epoch.
 
@@ -297,7 +557,33 @@ def train_binary(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_siz
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_train_binary", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_train_binary", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+# the test's own data (standardized with minifw) and its own single-layer logit model
+_scaler = mf.StandardScaler().fit(Xb_train)
+torch.manual_seed(0)
+_model = nn.Linear(30, 1)
+_losses = train_binary(_model, nn.BCEWithLogitsLoss(), _scaler.transform(Xb_train[:120]), yb_train[:120],
+                       epochs=4, lr=0.01, batch_size=16, seed=0)
+_losses = np.asarray(_losses, dtype=np.float64)
+assert _losses.shape == (4,), f"expected one loss per epoch (4), got {len(_losses)}"
+assert np.all(np.isfinite(_losses)) and _losses[-1] < _losses[0], f"the loss should go down, got {_losses}"
+### BEGIN HIDDEN TESTS
+_Xa, _Xh, _ya, _yh = mf.train_test_split(Xb, yb, test_size=0.25, seed=2718)
+_scaler = mf.StandardScaler().fit(_Xa)
+torch.manual_seed(1)
+_model = nn.Linear(30, 1)
+_losses = train_binary(_model, nn.BCEWithLogitsLoss(), _scaler.transform(_Xa), _ya,
+                       epochs=10, lr=0.01, batch_size=16, seed=1)
+assert len(_losses) == 10 and _losses[-1] < 0.2, f"the training loss should fall below 0.2, got {_losses}"
+_model.eval()
+with torch.no_grad():
+    _z = _model(torch.as_tensor(_scaler.transform(_Xh), device=next(_model.parameters()).device))
+_acc = float(np.mean((_z.cpu().numpy().reshape(-1) > 0) == _yh))
+print(f"held-out accuracy on a hidden split: {_acc:.3f}")
+assert _acc >= 0.92, f"expected at least 92 % held-out accuracy, got {_acc:.3f}"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_binary", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 # the test's own data (standardized with minifw) and its own single-layer logit model
 _scaler = mf.StandardScaler().fit(Xb_train)
 keras.utils.set_random_seed(0)
@@ -355,7 +641,22 @@ for digit, ax in enumerate(axes):
     ax.axis("off")
 plt.show()
 
-# %% [markdown]
+
+# %% [markdown] track="pytorch"
+# ### Task 4 · Softmax regression (2 points)
+#
+# One linear layer gives ten logits $z = xW^\top + b$ (one per class); the softmax turns them into
+# probabilities and the cross-entropy takes the log-probability of the true class $y$:
+#
+# $$p_k = \frac{e^{z_k}}{\sum_{j} e^{z_j}}, \qquad
+#   \ell = -\log p_y = -z_y + \log \sum_j e^{z_j}.$$
+#
+# `nn.CrossEntropyLoss` takes the **logits** and integer labels and computes the right-hand form
+# (stably). So the model ends with the linear layer, without a softmax. (The other consistent
+# choice is an `nn.LogSoftmax(dim=1)` output with `nn.NLLLoss()`. A softmax output with
+# `CrossEntropyLoss` applies the softmax twice.)
+
+# %% [markdown] track="tensorflow"
 # ### Task 4 · Softmax regression (2 points)
 #
 # One linear layer gives ten logits $z = xW + b$ (one per class); the softmax turns them into
@@ -370,7 +671,20 @@ plt.show()
 # activation. (The other consistent choice is `Dense(10, activation="softmax")` with
 # `from_logits=False`. A softmax output with `from_logits=True` applies the softmax twice.)
 
-# %% nbgrader={"grade": false, "grade_id": "softmax_regression", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "softmax_regression", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
+def make_softmax_regression(n_features, n_classes, seed=0):
+    """Softmax regression: one nn.Linear(n_features, n_classes), and its loss.
+
+    Call torch.manual_seed(seed) first. Returns (model, loss_fn): the model maps a float32 tensor
+    (n, n_features) to (n, n_classes); loss_fn(model(x), y) takes y as int64 class labels (n,).
+    """
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(n_features, n_classes)), nn.CrossEntropyLoss()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "softmax_regression", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
 def make_softmax_regression(n_features, n_classes, seed=0):
     """Softmax regression: keras.Input((n_features,)) and one Dense(n_classes), and its loss.
 
@@ -385,7 +699,44 @@ def make_softmax_regression(n_features, n_classes, seed=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_softmax_regression", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_softmax_regression", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+model, loss_fn = make_softmax_regression(64, 10, seed=0)
+assert isinstance(model, nn.Module), "model must be an nn.Module"
+assert isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)), \
+    f"train a multiclass classifier with CrossEntropyLoss (or NLLLoss), got {type(loss_fn).__name__}"
+_linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+assert len(_linears) == 1, f"softmax regression has one nn.Linear, found {len(_linears)}"
+assert (_linears[0].in_features, _linears[0].out_features) == (64, 10)
+with torch.no_grad():
+    _out = model(torch.zeros(5, 64, device=next(model.parameters()).device))
+assert tuple(_out.shape) == (5, 10), f"the model must map (n, 64) to (n, 10), got {tuple(_out.shape)}"
+### BEGIN HIDDEN TESTS
+_model, _loss = make_softmax_regression(12, 4, seed=2)
+(_layer,) = [m for m in _model.modules() if isinstance(m, nn.Linear)]
+assert (_layer.in_features, _layer.out_features) == (12, 4)
+with torch.no_grad():  # z = x[:, :4]
+    _layer.weight.zero_()
+    _layer.weight[:, :4] = torch.eye(4)
+    _layer.bias.zero_()
+_z = torch.tensor(np.random.default_rng(303).normal(scale=3.0, size=(6, 4)), dtype=torch.float32)
+_x = torch.zeros(6, 12)
+_x[:, :4] = _z
+_model.eval()
+with torch.no_grad():
+    _out = _model(_x.to(next(_model.parameters()).device)).float().cpu()
+if isinstance(_loss, nn.CrossEntropyLoss):
+    assert torch.allclose(_out, _z, atol=1e-5), \
+        "CrossEntropyLoss applies the softmax itself: the model must output logits (no softmax)"
+else:
+    assert torch.allclose(_out, torch.log_softmax(_z, dim=1), atol=1e-5), \
+        "NLLLoss expects log-probabilities: end the model with nn.LogSoftmax(dim=1)"
+_m1, _ = make_softmax_regression(12, 4, seed=7)
+_m2, _ = make_softmax_regression(12, 4, seed=7)
+assert all(torch.equal(p.cpu(), q.cpu()) for p, q in zip(_m1.parameters(), _m2.parameters())), \
+    "call torch.manual_seed(seed) before creating the layer"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_softmax_regression", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 model, loss_fn = make_softmax_regression(64, 10, seed=0)
 assert isinstance(model, keras.Model), "model must be a Keras model"
 assert isinstance(loss_fn, keras.losses.SparseCategoricalCrossentropy), \
@@ -419,7 +770,20 @@ assert all(np.array_equal(p, q) for p, q in zip(_m1.get_weights(), _m2.get_weigh
     "call keras.utils.set_random_seed(seed) before creating the model"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
+# ### Task 5 · A multi-layer network (2 points)
+#
+# A hidden layer with a non-linear activation lets the network build its own features before
+# the final linear layer classifies them. With one hidden layer of width $h$:
+#
+# $$a = \mathrm{ReLU}(xW_1^\top + b_1) \in \mathbb{R}^{h}, \qquad z = aW_2^\top + b_2 \in \mathbb{R}^{10}.$$
+#
+# Without the activation the two layers collapse into one linear map
+# ($xW_1^\top W_2^\top + \dots$): no more expressive than softmax regression. `hidden` lists the
+# widths of the hidden layers, so `hidden=(128,)` is one hidden layer of 128 units and
+# `hidden=(32, 16)` two hidden layers. Use the same output and loss convention as in task 4.
+
+# %% [markdown] track="tensorflow"
 # ### Task 5 · A multi-layer network (2 points)
 #
 # A hidden layer with a non-linear activation lets the network build its own features before
@@ -432,7 +796,26 @@ assert all(np.array_equal(p, q) for p, q in zip(_m1.get_weights(), _m2.get_weigh
 # widths of the hidden layers, so `hidden=(128,)` is one hidden layer of 128 units and
 # `hidden=(32, 16)` two hidden layers. Use the same output and loss convention as in task 4.
 
-# %% nbgrader={"grade": false, "grade_id": "mlp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "mlp", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
+def make_mlp(n_features, n_classes, hidden=(128,), seed=0):
+    """A fully connected network: Linear + ReLU for every width in hidden, then Linear to n_classes.
+
+    Call torch.manual_seed(seed) first. Returns (model, loss_fn) like make_softmax_regression:
+    the model maps (n, n_features) to (n, n_classes), loss_fn takes int64 labels (n,).
+    E.g. make_mlp(64, 10, hidden=(32, 16)) has the layers 64 -> 32 -> 16 -> 10.
+    """
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    layers, width = [], n_features
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    layers.append(nn.Linear(width, n_classes))
+    return nn.Sequential(*layers), nn.CrossEntropyLoss()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "mlp", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
 def make_mlp(n_features, n_classes, hidden=(128,), seed=0):
     """A fully connected network: Dense + ReLU for every width in hidden, then Dense(n_classes).
 
@@ -450,7 +833,43 @@ def make_mlp(n_features, n_classes, hidden=(128,), seed=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+model, loss_fn = make_mlp(64, 10, seed=0)
+assert isinstance(model, nn.Module), "model must be an nn.Module"
+assert isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)), \
+    f"train a multiclass classifier with CrossEntropyLoss (or NLLLoss), got {type(loss_fn).__name__}"
+_shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+assert _shapes == [(64, 128), (128, 10)], f"expected the layers 64 -> 128 -> 10, got {_shapes}"
+with torch.no_grad():
+    _out = model(torch.zeros(5, 64, device=next(model.parameters()).device))
+assert tuple(_out.shape) == (5, 10), f"the model must map (n, 64) to (n, 10), got {tuple(_out.shape)}"
+### BEGIN HIDDEN TESTS
+_model, _loss = make_mlp(12, 4, hidden=(16, 8), seed=4)
+_shapes = [(m.in_features, m.out_features) for m in _model.modules() if isinstance(m, nn.Linear)]
+assert _shapes == [(12, 16), (16, 8), (8, 4)], f"hidden=(16, 8): expected 12 -> 16 -> 8 -> 4, got {_shapes}"
+_dev = next(_model.parameters()).device
+_rng = np.random.default_rng(404)
+_x1, _x2 = (torch.tensor(_rng.normal(size=(50, 12)), dtype=torch.float32, device=_dev) for _ in range(2))
+_model.eval()
+with torch.no_grad():
+    _f = lambda x: _model(x).double()
+    _gap = (_f(_x1) + _f(_x2) - _f(torch.zeros_like(_x1)) - _f(_x1 + _x2)).abs().max().item()
+    _out = _model(_x1).double().cpu()
+assert _gap > 1e-3, "the network is linear: put a non-linear activation (ReLU) after every hidden layer"
+_rows = _out.exp().sum(dim=1)
+if isinstance(_loss, nn.CrossEntropyLoss):
+    assert not torch.allclose(_out.sum(dim=1), torch.ones(50, dtype=torch.float64), atol=1e-3), \
+        "CrossEntropyLoss applies the softmax itself: the model must output logits (no softmax)"
+else:
+    assert torch.allclose(_rows, torch.ones(50, dtype=torch.float64), atol=1e-4), \
+        "NLLLoss expects log-probabilities: end the model with nn.LogSoftmax(dim=1)"
+_m1, _ = make_mlp(12, 4, hidden=(16, 8), seed=9)
+_m2, _ = make_mlp(12, 4, hidden=(16, 8), seed=9)
+assert all(torch.equal(p.cpu(), q.cpu()) for p, q in zip(_m1.parameters(), _m2.parameters())), \
+    "call torch.manual_seed(seed) before creating the layers"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 model, loss_fn = make_mlp(64, 10, seed=0)
 assert isinstance(model, keras.Model), "model must be a Keras model"
 assert isinstance(loss_fn, keras.losses.SparseCategoricalCrossentropy), \
@@ -481,7 +900,18 @@ assert all(np.array_equal(p, q) for p, q in zip(_m1.get_weights(), _m2.get_weigh
     "call keras.utils.set_random_seed(seed) before creating the model"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
+# ### Task 6 · Train and predict (3 points)
+#
+# `train_classifier` is `train_binary` for class labels: the targets are an int64 tensor of shape
+# $(n,)$. `predict_classes` returns the class with the largest output,
+# $\hat y_i = \arg\max_k z_{ik}$: the same class whether the model outputs logits,
+# log-probabilities or probabilities, since softmax and log keep the order.
+#
+# The test trains a softmax-regression model of its own with your `train_classifier` on a split
+# you do not see and expects at least 90 % held-out accuracy.
+
+# %% [markdown] track="tensorflow"
 # ### Task 6 · Train and predict (3 points)
 #
 # `train_classifier` is `train_binary` for class labels: the targets are integers of shape
@@ -492,7 +922,52 @@ assert all(np.array_equal(p, q) for p, q in zip(_m1.get_weights(), _m2.get_weigh
 # The test trains a softmax-regression model of its own with your `train_classifier` on a split
 # you do not see and expects at least 90 % held-out accuracy.
 
-# %% nbgrader={"grade": false, "grade_id": "train_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "train_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
+def train_classifier(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=32, seed=0):
+    """Train a multiclass model in place with Adam on shuffled mini-batches; return the epoch losses.
+
+    model: maps (n, d) to (n, n_classes); loss_fn(model(x), y) with y int64 labels (n,).
+    X_train: numpy (n, d) float; y_train: numpy (n,) integer labels. Call torch.manual_seed(seed),
+    move the model to `device`, shuffle with a torch.Generator seeded with seed.
+    Returns a list of `epochs` floats: the mean training loss over the samples of each epoch.
+    """
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    model.to(device)
+    data = TensorDataset(torch.as_tensor(X_train, dtype=torch.float32), torch.as_tensor(y_train, dtype=torch.long))
+    loader = DataLoader(data, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(epochs):
+        model.train()
+        total = 0.0
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(xb)
+        losses.append(total / len(data))
+    return losses
+    ### END SOLUTION
+
+
+def predict_classes(model, X):
+    """The predicted class of every row of X: numpy (n, d) -> numpy int64 (n,).
+
+    Runs the model on the device of its parameters, in eval mode, without gradients.
+    """
+    ### BEGIN SOLUTION
+    model_device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        z = model(torch.as_tensor(X, dtype=torch.float32, device=model_device))
+    return z.argmax(dim=1).cpu().numpy()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "train_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
 def train_classifier(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=32, seed=0):
     """Train a multiclass model in place with Adam on shuffled mini-batches; return the epoch losses.
 
@@ -518,7 +993,29 @@ def predict_classes(model, X):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_train_classifier", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_train_classifier", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+torch.manual_seed(0)
+_model = nn.Linear(64, 10)
+_losses = train_classifier(_model, nn.CrossEntropyLoss(), Xd_train[:200], yd_train[:200],
+                           epochs=3, lr=0.01, batch_size=32, seed=0)
+_losses = np.asarray(_losses, dtype=np.float64)
+assert _losses.shape == (3,), f"expected one loss per epoch (3), got {len(_losses)}"
+assert np.all(np.isfinite(_losses)) and _losses[-1] < _losses[0], f"the loss should go down, got {_losses}"
+### BEGIN HIDDEN TESTS
+_Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
+torch.manual_seed(1)
+_model = nn.Linear(64, 10)
+_losses = train_classifier(_model, nn.CrossEntropyLoss(), _Xa, _ya, epochs=10, lr=0.01, batch_size=32, seed=1)
+assert len(_losses) == 10 and _losses[-1] < 0.4, f"the training loss should fall below 0.4, got {_losses}"
+_model.eval()
+with torch.no_grad():
+    _z = _model(torch.as_tensor(_Xh, device=next(_model.parameters()).device))
+_acc = float(np.mean(_z.argmax(dim=1).cpu().numpy() == _yh))
+print(f"held-out accuracy on a hidden split: {_acc:.3f}")
+assert _acc >= 0.90, f"expected at least 90 % held-out accuracy, got {_acc:.3f}"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_classifier", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 keras.utils.set_random_seed(0)
 _model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
 _losses = train_classifier(_model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -539,7 +1036,25 @@ print(f"held-out accuracy on a hidden split: {_acc:.3f}")
 assert _acc >= 0.90, f"expected at least 90 % held-out accuracy, got {_acc:.3f}"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_predict_classes", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_predict_classes", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false} track="pytorch"
+_model = nn.Linear(3, 4)
+with torch.no_grad():  # z = [x0, x1, x2, 0]
+    _model.weight.copy_(torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0, 0, 0]]))
+    _model.bias.zero_()
+_pred = predict_classes(_model, np.array([[3.0, 1, 2], [0, 5, 1], [-1, -2, 4], [-1, -2, -3]], dtype=np.float32))
+assert isinstance(_pred, np.ndarray) and _pred.shape == (4,), "predict_classes returns a numpy array (n,)"
+assert np.issubdtype(_pred.dtype, np.integer), f"classes are integers, got dtype {_pred.dtype}"
+assert _pred.tolist() == [0, 1, 2, 3], f"expected [0, 1, 2, 3], got {_pred.tolist()}"
+### BEGIN HIDDEN TESTS
+torch.manual_seed(5)
+_model = nn.Sequential(nn.Linear(5, 6), nn.LogSoftmax(dim=1))
+_X = np.random.default_rng(505).normal(size=(200, 5)).astype(np.float32)
+with torch.no_grad():
+    _expected = _model(torch.as_tensor(_X)).argmax(dim=1).numpy()
+assert np.array_equal(predict_classes(_model, _X), _expected), "predict the arg-max of the model's output"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_predict_classes", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 _model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
 _model.layers[0].set_weights([np.eye(3, 4, dtype=np.float32), np.zeros(4, dtype=np.float32)])  # z = [x0, x1, x2, 0]
 _pred = predict_classes(_model, np.array([[3.0, 1, 2], [0, 5, 1], [-1, -2, 4], [-1, -2, -3]], dtype=np.float32))
@@ -656,7 +1171,24 @@ assert abs(acc_mlp - acc_softmax) < 0.05
 # falling while held-out accuracy stalls); more layers also cost training time and need
 # regularization and validation to pay off.
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
+# ## Try it
+#
+# Not graded; for you to explore after the tests pass.
+#
+# 1. Train Part A on the raw, unstandardized features (`Xb_train`, `Xb_test`) with the same
+#    settings. What happens to the loss curve and the accuracy? Why?
+# 2. Make the binary model end with `nn.Sigmoid()` while keeping `nn.BCEWithLogitsLoss()`. Does it
+#    still train? What does the loss see?
+# 3. Call `compare_models` on only the first 150 training digits. Which model loses more accuracy?
+# 4. Try `make_mlp(64, 10, hidden=(16,))` and `hidden=(256, 128)`: how do the training loss and
+#    the test accuracy change?
+#
+# Next: the same lab in Keras is `classification-tensorflow`; the lab `overfitting-pytorch` takes
+# up question 3. The lesson `lessons/02-frameworks/02-training-by-hand-pytorch.ipynb` covers the
+# training loop in more depth.
+
+# %% [markdown] track="tensorflow"
 # ## Try it
 #
 # Not graded; for you to explore after the tests pass.

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # # 02·02 · Training by hand in PyTorch
 #
 # `minifw.Model.fit` hid the training loop from you. Here you write it yourself, with PyTorch's
@@ -6,7 +6,15 @@
 # into batches and `torch.nn` holds the layers and losses. Every training loop, in every
 # framework, is these four lines repeated: **forward, loss, gradients, update**.
 
-# %% [markdown]
+# %% [markdown] track="tensorflow"
+# # 02·02 · Training by hand in TensorFlow
+#
+# `minifw.Model.fit` hid the training loop from you. Here you write it yourself, with
+# TensorFlow's low-level tools: the model is a few `tf.Variable`s, `tf.GradientTape` gives the
+# gradients, and you apply the update. Every training loop, in every framework, is these four
+# lines repeated: **forward, loss, gradients, update**.
+
+# %% [markdown] track="pytorch"
 # ## Objectives
 # After this notebook you can
 #
@@ -21,7 +29,21 @@
 #   with `nn.CrossEntropyLoss` (also with `label_smoothing`), measure it with `torchmetrics`, watch its
 #   training and validation curves, and keep the weights of the best epoch.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## Objectives
+# After this notebook you can
+#
+# - fit a linear regression with a hand-written gradient-descent loop and check it against the
+#   exact least-squares solution;
+# - feed data in shuffled mini-batches with `tf.data.Dataset` (`shuffle`, `batch`, `prefetch`);
+# - train a one-layer perceptron for a binary decision with
+#   `tf.nn.sigmoid_cross_entropy_with_logits`, on inputs min-max scaled with training statistics;
+# - use Keras optimizers (SGD with momentum, Adam, RMSprop) inside your own loop, and say why one
+#   learning rate does not suit every problem;
+# - train a multi-layer classifier on the digits, watch its training and validation curves, and
+#   keep the weights of the best epoch.
+
+# %% track="pytorch"
 import copy
 
 import matplotlib.pyplot as plt
@@ -39,7 +61,22 @@ torch.set_num_threads(1)  # these networks are tiny: one CPU thread is enough, a
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 print("PyTorch", torch.__version__, "| device:", device)
 
-# %% [markdown]
+# %% track="tensorflow"
+import os
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep its C++ log quiet
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+import minifw as mf
+
+keras.utils.set_random_seed(0)  # Python, numpy and TensorFlow seeds
+print("TensorFlow", tf.__version__, "| GPUs:", tf.config.list_physical_devices("GPU"))
+
+# %% [markdown] track="pytorch"
 # ## 1. Linear regression with a hand-written loop
 #
 # 200 points on the line $y = 3x - 2$, with Gaussian noise of standard deviation 0.5. The model
@@ -54,7 +91,20 @@ print("PyTorch", torch.__version__, "| device:", device)
 # `torch.no_grad()` (it must not become part of the graph), and the gradients are reset to zero
 # before the next step, since `backward()` adds into `.grad` (notebook 01, section 6).
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 1. Linear regression with a hand-written loop
+#
+# 200 points on the line $y = 3x - 2$, with Gaussian noise of standard deviation 0.5. The model
+# $\hat y = wx + b$ has two parameters; the loss is the mean squared error and its gradients are
+#
+# $$L = \frac1n \sum_{i=1}^n (\hat y_i - y_i)^2, \qquad
+#   \frac{\partial L}{\partial w} = \frac2n \sum_i (\hat y_i - y_i)\,x_i, \qquad
+#   \frac{\partial L}{\partial b} = \frac2n \sum_i (\hat y_i - y_i).$$
+#
+# Gradient descent repeats $w \leftarrow w - \eta\,\partial L/\partial w$ (and the same for $b$)
+# with the learning rate $\eta = 0.1$. The tape computes the gradients; `assign_sub` updates.
+
+# %% track="pytorch"
 rng = np.random.default_rng(0)
 x_reg = rng.uniform(-2, 2, size=(200, 1)).astype(np.float32)
 y_reg = (3 * x_reg - 2 + 0.5 * rng.standard_normal((200, 1))).astype(np.float32)
@@ -96,10 +146,49 @@ ax2.set_xlabel("step")
 ax2.set_ylabel("MSE")
 plt.show()
 
+# %% track="tensorflow"
+rng = np.random.default_rng(0)
+x_reg = rng.uniform(-2, 2, size=(200, 1)).astype(np.float32)
+y_reg = (3 * x_reg - 2 + 0.5 * rng.standard_normal((200, 1))).astype(np.float32)
+
+w = tf.Variable(0.0)
+b = tf.Variable(0.0)
+learning_rate = 0.1
+losses = []
+for step in range(100):
+    with tf.GradientTape() as tape:
+        pred = w * x_reg + b                          # forward
+        loss = tf.reduce_mean((pred - y_reg) ** 2)    # loss
+    dw, db = tape.gradient(loss, [w, b])              # gradients
+    w.assign_sub(learning_rate * dw)                  # update
+    b.assign_sub(learning_rate * db)
+    losses.append(float(loss))
+
+# the exact least-squares solution, for comparison
+(w_best, b_best), *_ = np.linalg.lstsq(np.hstack([x_reg, np.ones_like(x_reg)]), y_reg[:, 0], rcond=None)
+print(f"gradient descent: w = {float(w):.4f}, b = {float(b):.4f}, loss {losses[-1]:.4f}")
+print(f"least squares:    w = {w_best:.4f}, b = {b_best:.4f}")
+
+assert abs(float(w) - 3) < 0.15 and abs(float(b) + 2) < 0.15          # close to the true line
+assert abs(float(w) - w_best) < 1e-3 and abs(float(b) - b_best) < 1e-3  # and to the best fit
+assert 0.2 < losses[-1] < 0.3 < losses[0]                             # noise variance is 0.25
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
+ax1.scatter(x_reg, y_reg, s=8, alpha=0.6)
+grid = np.linspace(-2, 2, 2)
+ax1.plot(grid, float(w) * grid + float(b), "r", label=f"$\\hat y = {float(w):.2f}x {float(b):+.2f}$")
+ax1.legend()
+ax1.set_xlabel("$x$")
+ax2.plot(losses)
+ax2.set_yscale("log")
+ax2.set_xlabel("step")
+ax2.set_ylabel("MSE")
+plt.show()
+
 # %% [markdown]
 # The loss stops near $0.25 = 0.5^2$: the variance of the noise, which no line can explain.
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # ## 2. Feeding data in batches
 #
 # Real data sets do not fit in one step. **Mini-batch** gradient descent uses a small random batch
@@ -112,7 +201,20 @@ plt.show()
 #   batch keeps what is left (`drop_last=True` would drop it). With `num_workers > 0` it prepares
 #   batches in other processes while the model trains, worth it for images read from disk.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 2. Feeding data in batches
+#
+# Real data sets do not fit in one step. **Mini-batch** gradient descent uses a small random batch
+# for each step, and one pass over all the data is an **epoch**. `tf.data.Dataset` builds such an
+# input pipeline:
+#
+# - `from_tensor_slices((X, y))` cuts arrays into examples along the first axis;
+# - `shuffle(buffer_size, seed=...)` draws examples in random order, a new order every epoch
+#   (a buffer as large as the data set gives a full shuffle);
+# - `batch(32)` groups 32 examples into one tensor; the last batch keeps what is left;
+# - `prefetch(tf.data.AUTOTUNE)` prepares the next batch while the model trains on this one.
+
+# %% track="pytorch"
 regression_data = TensorDataset(torch.tensor(x_reg), torch.tensor(y_reg))
 loader = DataLoader(regression_data, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
 
@@ -126,11 +228,31 @@ epoch_2 = torch.cat(list(index_loader)).numpy()
 assert np.array_equal(np.sort(epoch_1), np.arange(200))       # every example once per epoch
 assert not np.array_equal(epoch_1, epoch_2)                    # in a new order each epoch
 
-# %% [markdown]
+# %% track="tensorflow"
+dataset = (tf.data.Dataset.from_tensor_slices((x_reg, y_reg))
+           .shuffle(len(x_reg), seed=0)
+           .batch(32)
+           .prefetch(tf.data.AUTOTUNE))
+
+sizes = [len(xb) for xb, yb in dataset]
+print("batches per epoch:", len(sizes), "| batch sizes:", sizes)
+assert sizes == [32] * 6 + [8]                                 # 200 = 6 * 32 + 8
+
+index_data = tf.data.Dataset.range(200).shuffle(200, seed=0).batch(32)
+epoch_1 = np.concatenate([batch.numpy() for batch in index_data])
+epoch_2 = np.concatenate([batch.numpy() for batch in index_data])
+assert np.array_equal(np.sort(epoch_1), np.arange(200))       # every example once per epoch
+assert not np.array_equal(epoch_1, epoch_2)                    # in a new order each epoch
+
+# %% [markdown] track="pytorch"
 # The same regression trained on mini-batches: 20 epochs of 7 steps each. The batches come out of
 # the loader on the CPU; `.to(device)` moves each one to where the parameters are.
 
-# %%
+# %% [markdown] track="tensorflow"
+# The same regression trained on mini-batches: 20 epochs of 7 steps each. The training step is
+# wrapped in `@tf.function`, so it runs as a graph (notebook 01, section 8).
+
+# %% track="pytorch"
 w = torch.zeros((), device=device, requires_grad=True)
 b = torch.zeros((), device=device, requires_grad=True)
 for epoch in range(20):
@@ -145,6 +267,26 @@ for epoch in range(20):
 print(f"mini-batch SGD after 20 epochs (140 steps): w = {w.item():.3f}, b = {b.item():.3f}")
 assert abs(w.item() - w_best) < 0.1 and abs(b.item() - b_best) < 0.1   # noisy steps: close, not exact
 
+# %% track="tensorflow"
+w, b = tf.Variable(0.0), tf.Variable(0.0)
+
+
+@tf.function
+def regression_step(xb, yb):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((w * xb + b - yb) ** 2)
+    dw, db = tape.gradient(loss, [w, b])
+    w.assign_sub(0.1 * dw)
+    b.assign_sub(0.1 * db)
+    return loss
+
+
+for epoch in range(20):
+    for xb, yb in dataset:
+        regression_step(xb, yb)
+print(f"mini-batch SGD after 20 epochs (140 steps): w = {float(w):.3f}, b = {float(b):.3f}")
+assert abs(float(w) - w_best) < 0.1 and abs(float(b) - b_best) < 0.1   # noisy steps: close, not exact
+
 # %% [markdown]
 # ## 3. Binary classification: tumour size and age
 #
@@ -154,7 +296,7 @@ assert abs(w.item() - w_best) < 0.1 and abs(b.item() - b_best) < 0.1   # noisy s
 # $x' = (x - \min) / (\max - \min)$, with the minimum and maximum **of the training set only**:
 # the test set stands for future patients, whose values we do not know when we train.
 
-# %%
+# %% track="pytorch"
 X_tum, y_tum = mf.datasets.make_tumours(seed=0)
 X_tum_train, X_tum_test, y_tum_train, y_tum_test = mf.train_test_split(X_tum, y_tum, seed=0)
 scaler = mf.MinMaxScaler().fit(X_tum_train)
@@ -165,7 +307,20 @@ print("size range", scaler.min_[0], "to", scaler.max_[0], "mm | age range", scal
 assert X_tum_train.shape == (240, 2) and X_tum_test.shape == (60, 2)
 assert X_tum_train_s.min() == 0 and X_tum_train_s.max() == 1         # training data: exactly [0, 1]
 
-# %% [markdown]
+# %% track="tensorflow"
+X_tum, y_tum = mf.datasets.make_tumours(seed=0)
+X_tum_train, X_tum_test, y_tum_train, y_tum_test = mf.train_test_split(X_tum, y_tum, seed=0)
+scaler = mf.MinMaxScaler().fit(X_tum_train)
+X_tum_train_s, X_tum_test_s = scaler.transform(X_tum_train), scaler.transform(X_tum_test)
+y_tum_train_f, y_tum_test_f = y_tum_train.astype(np.float32), y_tum_test.astype(np.float32)
+print("train", X_tum_train.shape, "test", X_tum_test.shape, "| malignant share", y_tum_train.mean())
+print("size range", scaler.min_[0], "to", scaler.max_[0], "mm | age range", scaler.min_[1], "to", scaler.max_[1])
+
+assert X_tum_train.shape == (240, 2) and X_tum_test.shape == (60, 2)
+assert X_tum_train_s.min() == 0 and X_tum_train_s.max() == 1         # training data: exactly [0, 1]
+
+
+# %% [markdown] track="pytorch"
 # The perceptron is one `nn.Linear(2, 1)` layer: it computes one number per patient, the **logit**
 # $z = x W^\top + b$ (PyTorch stores $W$ as `(out, in)` = `(1, 2)`), and the probability of
 # "malignant" is $p = \sigma(z) = 1 / (1 + e^{-z})$. The loss is the binary cross-entropy,
@@ -178,7 +333,18 @@ assert X_tum_train_s.min() == 0 and X_tum_train_s.max() == 1         # training 
 # booleans `prediction == label` converted to floats (True → 1.0). We start from zero weights, as
 # the TensorFlow twin does, and update with plain gradient descent, $\eta = 1$.
 
-# %%
+# %% [markdown] track="tensorflow"
+# The perceptron computes one number per patient, the **logit** $z = x w + b$ with
+# $w \in \mathbb R^{2 \times 1}$, and the probability of "malignant" is $p = \sigma(z) = 1 / (1 + e^{-z})$.
+# The loss is the binary cross-entropy, averaged with `tf.reduce_mean`:
+#
+# $$L = -\frac1n \sum_i \big[y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i))\big].$$
+#
+# `tf.nn.sigmoid_cross_entropy_with_logits` computes each term from $z$ directly, in a form that
+# never takes the log of 0. We predict "malignant" when $p > 0.5$, that is when $z > 0$; the
+# accuracy is the mean of the booleans `prediction == label` **cast** to floats (True → 1.0).
+
+# %% track="pytorch"
 def perceptron_accuracy(model, X, y):
     with torch.no_grad():
         logits = model(torch.tensor(X, device=device)).squeeze(1)      # (n, 1) -> (n,)
@@ -207,13 +373,50 @@ w_tum, b_tum = perceptron.weight.detach().cpu().numpy().ravel(), perceptron.bias
 print(f"w = {w_tum}, b = {b_tum:.3f}: training accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}")
 assert train_acc > 0.8 and test_acc > 0.85
 
+
+# %% track="tensorflow"
+def perceptron_loss(w, b, X, y):
+    logits = tf.squeeze(X @ w + b, axis=-1)        # (n, 1) -> (n,)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))
+
+
+def perceptron_accuracy(w, b, X, y):
+    logits = tf.squeeze(X @ w + b, axis=-1)
+    return float(tf.reduce_mean(tf.cast((logits > 0) == (y == 1), tf.float32)))
+
+
+tumour_batches = (tf.data.Dataset.from_tensor_slices((X_tum_train_s, y_tum_train_f))
+                  .shuffle(240, seed=0).batch(32).prefetch(tf.data.AUTOTUNE))
+w = tf.Variable(tf.zeros((2, 1)))
+b = tf.Variable(tf.zeros((1,)))
+
+
+@tf.function
+def perceptron_step(xb, yb, learning_rate=1.0):
+    with tf.GradientTape() as tape:
+        loss = perceptron_loss(w, b, xb, yb)
+    dw, db = tape.gradient(loss, [w, b])
+    w.assign_sub(learning_rate * dw)
+    b.assign_sub(learning_rate * db)
+    return loss
+
+
+for epoch in range(30):
+    for xb, yb in tumour_batches:
+        perceptron_step(xb, yb)
+train_acc = perceptron_accuracy(w, b, X_tum_train_s, y_tum_train)
+test_acc = perceptron_accuracy(w, b, X_tum_test_s, y_tum_test)
+print(f"w = {w.numpy().ravel()}, b = {b.numpy()}: training accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}")
+assert train_acc > 0.8 and test_acc > 0.85
+
+
 # %% [markdown]
 # Both weights are positive: the risk grows with size and with age. The decision boundary
 # $z = 0$ is a straight line; drawn in the original units (mm, years) it separates most of the
 # red and blue points. The labels were drawn at random from a probability, so points near the
 # line fall on both sides and no line can be right about all of them.
 
-# %%
+# %% track="pytorch"
 def boundary_in_original_units(w, b, sizes):
     """The ages where z = 0, for the given sizes, undoing the min-max scaling of both axes."""
     (w_size, w_age) = w
@@ -234,7 +437,30 @@ plt.ylabel("age (years)")
 plt.legend(loc="lower left")
 plt.show()
 
-# %% [markdown]
+
+# %% track="tensorflow"
+def boundary_in_original_units(w, b, sizes):
+    """The ages where z = 0, for the given sizes, undoing the min-max scaling of both axes."""
+    (w_size, w_age), b0 = w.numpy().ravel(), float(b.numpy()[0])
+    size_scaled = (sizes - scaler.min_[0]) * scaler.scale_[0]
+    age_scaled = -(w_size * size_scaled + b0) / w_age
+    return age_scaled / scaler.scale_[1] + scaler.min_[1]
+
+
+assert w.numpy().min() > 0
+sizes_grid = np.linspace(0, 52, 2)
+plt.figure(figsize=(5, 3.5))
+plt.scatter(*X_tum_train.T, c=y_tum_train, cmap="coolwarm", s=12, label="training")
+plt.scatter(*X_tum_test.T, c=y_tum_test, cmap="coolwarm", s=40, marker="x", label="test")
+plt.plot(sizes_grid, boundary_in_original_units(w, b, sizes_grid), "k", label="$z = 0$")
+plt.ylim(15, 95)
+plt.xlabel("tumour size (mm)")
+plt.ylabel("age (years)")
+plt.legend(loc="lower left")
+plt.show()
+
+
+# %% [markdown] track="pytorch"
 # ## 4. Optimizers inside the loop
 #
 # Writing the update by hand gets tedious for many parameters and better rules. A `torch.optim`
@@ -252,7 +478,16 @@ plt.show()
 # start gives the same weights. And `minifw`'s optimizers follow `torch.optim`'s rules, so its Adam
 # takes the very same step as PyTorch's:
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 4. Optimizers inside the loop
+#
+# Writing the update by hand gets tedious for many parameters and better rules. A Keras optimizer
+# does it: `optimizer.apply_gradients(zip(grads, variables))`. Plain SGD with learning rate
+# $\eta$ is exactly our `assign_sub`; one step from the same start gives the same weights. And
+# `minifw`'s Adam takes the same step as Keras's (given the same $\epsilon = 10^{-8}$; Keras's
+# default is $10^{-7}$):
+
+# %% track="pytorch"
 def tumour_loss(model):
     X = torch.tensor(X_tum_train_s, device=device)
     return bce(model(X).squeeze(1), torch.tensor(y_tum_train, dtype=torch.float32, device=device))
@@ -283,7 +518,29 @@ for mp, p in zip(mf_params, by_adam.parameters()):
     np.testing.assert_allclose(mp.data, p.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
 print("one SGD step = the hand-written update; one torch.optim.Adam step = one minifw.Adam step")
 
-# %% [markdown]
+# %% track="tensorflow"
+w_hand, b_hand = tf.Variable([[0.5], [-0.5]]), tf.Variable([0.1])
+w_opt, b_opt = tf.Variable([[0.5], [-0.5]]), tf.Variable([0.1])
+with tf.GradientTape() as tape:
+    loss = perceptron_loss(w_hand, b_hand, X_tum_train_s, y_tum_train_f)
+grads = tape.gradient(loss, [w_hand, b_hand])
+w_hand.assign_sub(0.1 * grads[0])
+b_hand.assign_sub(0.1 * grads[1])
+keras.optimizers.SGD(learning_rate=0.1).apply_gradients(zip(grads, [w_opt, b_opt]))
+assert np.allclose(w_hand.numpy(), w_opt.numpy()) and np.allclose(b_hand.numpy(), b_opt.numpy())
+
+w_adam, b_adam = tf.Variable([[0.5], [-0.5]]), tf.Variable([0.1])
+mf_params = [mf.Parameter(np.array([[0.5], [-0.5]], dtype=np.float32)), mf.Parameter(np.array([0.1], dtype=np.float32))]
+for p, g in zip(mf_params, grads):
+    p.grad = g.numpy()
+keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-8).apply_gradients(zip(grads, [w_adam, b_adam]))
+mf.Adam(mf_params, lr=0.1).step()
+np.testing.assert_allclose(mf_params[0].data, w_adam.numpy(), rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(mf_params[1].data, b_adam.numpy(), rtol=1e-5, atol=1e-6)
+print("one SGD step = the hand-written update; one keras Adam step = one minifw.Adam step")
+
+
+# %% [markdown] track="pytorch"
 # Three popular rules, with $g$ the gradient of one parameter at step $t$ (all operations
 # element-wise, written as `torch.optim` computes them):
 #
@@ -301,7 +558,25 @@ print("one SGD step = the hand-written update; one torch.optim.Adam step = one m
 # We train the perceptron with each, from zero weights for 30 epochs, and print the training
 # accuracy every 5 epochs:
 
-# %%
+# %% [markdown] track="tensorflow"
+# Three popular rules, with $g$ the gradient of one parameter at step $t$ (all operations
+# element-wise):
+#
+# | optimizer | update (as Keras writes it) |
+# |---|---|
+# | SGD with momentum $\mu$ | $v \leftarrow \mu v - \eta g$, $\quad \theta \leftarrow \theta + v$ |
+# | RMSprop | $s \leftarrow \rho s + (1-\rho) g^2$, $\quad \theta \leftarrow \theta - \eta\, g / (\sqrt{s} + \epsilon)$ |
+# | Adam | $m \leftarrow \beta_1 m + (1-\beta_1) g$, $\; s \leftarrow \beta_2 s + (1-\beta_2) g^2$, $\quad \theta \leftarrow \theta - \eta\, \hat m / (\sqrt{\hat s} + \epsilon)$ |
+#
+# ($\hat m$, $\hat s$: $m$ and $s$ divided by $1 - \beta^t$, which corrects their start at 0.)
+# Momentum accumulates past gradients, so it speeds up along directions where they agree.
+# RMSprop and Adam divide by the recent size of the gradient: each parameter moves about
+# roughly $\eta$ per step, **whatever the scale of its gradient**.
+#
+# We train the perceptron with each, from zero weights for 30 epochs, and print the training
+# accuracy every 5 epochs:
+
+# %% track="pytorch"
 def train_perceptron(make_optimizer, epochs=30):
     """Train a fresh perceptron (zero weights); return it and its training accuracy after each epoch."""
     model = nn.Linear(2, 1).to(device)
@@ -340,7 +615,47 @@ plt.ylabel("training accuracy")
 plt.legend()
 plt.show()
 
-# %% [markdown]
+
+# %% track="tensorflow"
+def train_perceptron(optimizer, epochs=30):
+    """Train a fresh perceptron (zero weights); return its weights and its accuracy after each epoch."""
+    w, b = tf.Variable(tf.zeros((2, 1))), tf.Variable(tf.zeros((1,)))
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = perceptron_loss(w, b, xb, yb)
+        optimizer.apply_gradients(zip(tape.gradient(loss, [w, b]), [w, b]))
+
+    accuracies = []
+    for epoch in range(epochs):
+        for xb, yb in tumour_batches:
+            step(xb, yb)
+        accuracies.append(perceptron_accuracy(w, b, X_tum_train_s, y_tum_train))
+    return w, b, accuracies
+
+
+optimizers = {
+    "SGD(lr=0.1, momentum=0.9)": keras.optimizers.SGD(learning_rate=0.1, momentum=0.9),
+    "Adam(lr=1e-3)": keras.optimizers.Adam(learning_rate=1e-3),
+    "RMSprop(lr=1e-3)": keras.optimizers.RMSprop(learning_rate=1e-3),
+}
+results = {}
+for name, optimizer in optimizers.items():
+    w_o, b_o, accuracies = train_perceptron(optimizer)
+    results[name] = (w_o, b_o, accuracies)
+    print(f"{name:<26}", " ".join(f"{a:.3f}" for a in accuracies[4::5]),
+          f"| |w| max {np.abs(w_o.numpy()).max():.2f}")
+
+plt.figure(figsize=(5, 3))
+for name, (_, _, accuracies) in results.items():
+    plt.plot(range(1, 31), accuracies, label=name)
+plt.xlabel("epoch")
+plt.ylabel("training accuracy")
+plt.legend()
+plt.show()
+
+# %% [markdown] track="pytorch"
 # SGD with momentum learns the boundary within a few epochs. Adam and RMSprop, at the learning
 # rate $10^{-3}$ that suits deep networks, are stuck near the share of the majority class
 # (55 %, everyone "malignant"): each weight moves about $10^{-3}$ per step, so after
@@ -348,7 +663,15 @@ plt.show()
 # weights around 5. The learning rate must fit the problem; Adam with $10^{-3}$ shines on the
 # network of the next section, whose many weights are all small.
 
-# %%
+# %% [markdown] track="tensorflow"
+# SGD with momentum learns the boundary within a few epochs. Adam and RMSprop, at the learning
+# rate $10^{-3}$ that suits deep networks, are stuck at the share of the majority class
+# (55 %, everyone "malignant"): each weight moves about $10^{-3}$ per step, so after
+# $30 \times 8 = 240$ steps no weight can be much larger than $0.24$, while this problem needs
+# weights around 5. The learning rate must fit the problem; Adam with $10^{-3}$ shines on the
+# network of the next section, whose many weights are all small.
+
+# %% track="pytorch"
 sgd_largest, sgd_acc = results["SGD(lr=0.1, momentum=0.9)"]
 assert sgd_acc[-1] > 0.8 and sgd_largest > 2
 for name in ["Adam(lr=1e-3)", "RMSprop(lr=1e-3)"]:
@@ -356,6 +679,15 @@ for name in ["Adam(lr=1e-3)", "RMSprop(lr=1e-3)"]:
     assert largest_weight < 0.5                              # bounded by about 240 steps x 1e-3
     assert max(accuracies) < sgd_acc[-1] - 0.1               # far behind SGD with momentum
     assert max(accuracies) < y_tum_train.mean() + 0.05       # near the majority share (0.55)
+
+# %% track="tensorflow"
+sgd_acc = results["SGD(lr=0.1, momentum=0.9)"][2]
+assert sgd_acc[-1] > 0.8 and results["SGD(lr=0.1, momentum=0.9)"][0].numpy().max() > 2
+for name in ["Adam(lr=1e-3)", "RMSprop(lr=1e-3)"]:
+    w_o, b_o, accuracies = results[name]
+    assert np.abs(w_o.numpy()).max() < 0.5                 # bounded by about 240 steps x 1e-3
+    assert max(accuracies) < sgd_acc[-1] - 0.1              # far behind SGD with momentum
+    assert max(accuracies) < y_tum_train.mean() + 0.05      # near the majority share (0.55)
 
 # %% [markdown]
 # ## 5. A multi-layer classifier on digits
@@ -365,7 +697,7 @@ for name in ["Adam(lr=1e-3)", "RMSprop(lr=1e-3)"]:
 # training set. The **validation** set tells us how training goes and which epoch is best; the
 # **test** set is used once, at the end.
 
-# %%
+# %% track="pytorch"
 X, y = mf.datasets.load_digits()
 X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
 pixels = mf.MinMaxScaler().fit(X_train)
@@ -378,14 +710,31 @@ train_loader = DataLoader(TensorDataset(torch.tensor(X_train), torch.tensor(y_tr
 X_val_t, y_val_t = torch.tensor(X_val, device=device), torch.tensor(y_val, device=device)
 X_test_t, y_test_t = torch.tensor(X_test, device=device), torch.tensor(y_test, device=device)
 
-# %% [markdown]
+# %% track="tensorflow"
+X, y = mf.datasets.load_digits()
+X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
+pixels = mf.MinMaxScaler().fit(X_train)
+X_train, X_val, X_test = pixels.transform(X_train), pixels.transform(X_val), pixels.transform(X_test)
+print("train", X_train.shape, "validation", X_val.shape, "test", X_test.shape)
+assert (len(X_train), len(X_val), len(X_test)) == (1079, 359, 359)
+
+# %% [markdown] track="pytorch"
 # The network is $64 \to 128 \to \mathrm{ReLU} \to 64 \to \mathrm{ReLU} \to 10$: three weight
 # matrices and bias vectors, $h_1 = \mathrm{relu}(xW_1^\top + b_1)$, $h_2 = \mathrm{relu}(h_1 W_2^\top + b_2)$,
 # and 10 logits $z = h_2 W_3^\top + b_3$, one per digit. `nn.Sequential` chains layers exactly like
 # `mf.Sequential`. Each `nn.Linear(n_in, n_out)` starts with PyTorch's default initialization,
 # $W, b \sim U(-1/\sqrt{n_\text{in}}, 1/\sqrt{n_\text{in}})$.
 
-# %%
+# %% [markdown] track="tensorflow"
+# The network is $64 \to 128 \to \mathrm{ReLU} \to 64 \to \mathrm{ReLU} \to 10$: three weight
+# matrices and bias vectors, $h_1 = \mathrm{relu}(xW_1 + b_1)$, $h_2 = \mathrm{relu}(h_1 W_2 + b_2)$,
+# and 10 logits $z = h_2 W_3 + b_3$, one per digit. The loss is the softmax cross-entropy
+# $L = -\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i}$
+# (`tf.nn.sparse_softmax_cross_entropy_with_logits`: "sparse" means the labels are class
+# indices, not one-hot rows). Weights start as in `minifw`: **He uniform**,
+# $W \sim U(-a, a)$ with $a = \sqrt{6 / n_\text{in}}$, biases at 0.
+
+# %% track="pytorch"
 torch.manual_seed(0)
 sequential = nn.Sequential(
     nn.Linear(64, 128), nn.ReLU(),
@@ -398,7 +747,39 @@ n_params = sum(p.numel() for p in sequential.parameters())
 print("parameters:", n_params)
 assert n_params == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10 == 17226
 
-# %% [markdown]
+# %% track="tensorflow"
+init_rng = tf.random.Generator.from_seed(0)
+
+
+def dense_parameters(n_in, n_out):
+    a = np.sqrt(6 / n_in)
+    return tf.Variable(init_rng.uniform((n_in, n_out), -a, a)), tf.Variable(tf.zeros((n_out,)))
+
+
+params = [*dense_parameters(64, 128), *dense_parameters(128, 64), *dense_parameters(64, 10)]
+
+
+def mlp(x):
+    W1, b1, W2, b2, W3, b3 = params
+    h1 = tf.nn.relu(x @ W1 + b1)
+    h2 = tf.nn.relu(h1 @ W2 + b2)
+    return h2 @ W3 + b3            # logits
+
+
+def cross_entropy(logits, labels):
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def accuracy(logits, labels):
+    return float(tf.reduce_mean(tf.cast(tf.argmax(logits, axis=1) == labels, tf.float32)))
+
+
+n_params = sum(int(tf.size(p)) for p in params)
+print("parameters:", n_params)
+assert n_params == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10 == 17226
+assert abs(accuracy(mlp(X_val), y_val) - 0.1) < 0.1          # untrained: about chance, 1 in 10
+
+# %% [markdown] track="pytorch"
 # ### The same network as an `nn.Module` subclass
 #
 # When a model is more than a chain (two inputs, a skip connection, an `if`), you write it as a
@@ -407,7 +788,13 @@ assert n_params == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10 == 17226
 # steps without parameters. Calling `model(x)` runs `forward`. With the same weights it computes
 # exactly what the `nn.Sequential` computes:
 
-# %%
+# %% [markdown] track="tensorflow"
+# The loop: Adam with learning rate $10^{-3}$, batches of 32, at most 30 epochs. After each epoch
+# we measure the loss and accuracy on the validation set, and keep a copy of the weights whenever
+# the validation loss is the best so far: **early stopping** done by hand (Keras's callback does
+# this in notebook 03).
+
+# %% track="pytorch"
 import torch.nn.functional as F
 
 
@@ -430,7 +817,41 @@ print([name for name, _ in functional.named_parameters()])
 assert sum(p.numel() for p in functional.parameters()) == 17226
 assert torch.allclose(functional(X_val_t), sequential(X_val_t))
 
-# %% [markdown]
+# %% track="tensorflow"
+optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+digit_batches = (tf.data.Dataset.from_tensor_slices((X_train, y_train))
+                 .shuffle(len(X_train), seed=0).batch(32).prefetch(tf.data.AUTOTUNE))
+
+
+@tf.function
+def train_step(xb, yb):
+    with tf.GradientTape() as tape:
+        logits = mlp(xb)
+        loss = cross_entropy(logits, yb)
+    optimizer.apply_gradients(zip(tape.gradient(loss, params), params))
+    return loss, tf.reduce_sum(tf.cast(tf.argmax(logits, axis=1) == yb, tf.float32))
+
+
+history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+best = {"val_loss": np.inf}
+for epoch in range(30):
+    loss_sum, correct = 0.0, 0.0
+    for xb, yb in digit_batches:
+        loss, n_correct = train_step(xb, yb)
+        loss_sum += float(loss) * len(xb)
+        correct += float(n_correct)
+    val_logits = mlp(X_val)
+    history["loss"].append(loss_sum / len(X_train))        # mean over the epoch's batches
+    history["accuracy"].append(correct / len(X_train))
+    history["val_loss"].append(float(cross_entropy(val_logits, y_val)))
+    history["val_accuracy"].append(accuracy(val_logits, y_val))
+    if history["val_loss"][-1] < best["val_loss"]:
+        best = {"epoch": epoch + 1, "val_loss": history["val_loss"][-1], "weights": [p.numpy() for p in params]}
+    if epoch % 5 == 4:
+        print(f"epoch {epoch + 1:2d}: loss {history['loss'][-1]:.4f}, accuracy {history['accuracy'][-1]:.3f}, "
+              f"val_loss {history['val_loss'][-1]:.4f}, val_accuracy {history['val_accuracy'][-1]:.3f}")
+
+# %% [markdown] track="pytorch"
 # ### Loss and accuracy
 #
 # The loss is the softmax cross-entropy $L = -\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i}$.
@@ -441,7 +862,7 @@ assert torch.allclose(functional(X_val_t), sequential(X_val_t))
 # (the mean of the 10 per-class accuracies); the plain share of correct answers is
 # `average="micro"`. Untrained, the network is right about 1 time in 10.
 
-# %%
+# %% track="pytorch"
 cross_entropy = nn.CrossEntropyLoss()
 accuracy = torchmetrics.classification.MulticlassAccuracy(num_classes=10, average="micro").to(device)
 with torch.no_grad():
@@ -449,7 +870,8 @@ with torch.no_grad():
 print(f"untrained validation accuracy: {untrained:.3f}")
 assert abs(untrained - 0.1) < 0.1
 
-# %% [markdown]
+
+# %% [markdown] track="pytorch"
 # ### The training loop
 #
 # Adam with learning rate $10^{-3}$, batches of 32, at most 30 epochs. `model.train()` and
@@ -459,7 +881,7 @@ assert abs(untrained - 0.1) < 0.1
 # weights whenever the validation loss is the best so far: **early stopping** done by hand
 # (Lightning's callback does this in notebook 03).
 
-# %%
+# %% track="pytorch"
 def fit(model, loss_fn, epochs=30, lr=1e-3):
     """Train with Adam on the digits; return the history and the best epoch (by validation loss)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -500,7 +922,7 @@ history, best = fit(sequential, cross_entropy)
 # %% [markdown]
 # Back to the best epoch's weights, and **one** look at the test set:
 
-# %%
+# %% track="pytorch"
 sequential.load_state_dict(best["weights"])
 sequential.eval()
 with torch.no_grad():
@@ -508,7 +930,7 @@ with torch.no_grad():
 print(f"best epoch {best['epoch']} (val_loss {best['val_loss']:.4f}); test accuracy {test_accuracy:.3f}")
 assert test_accuracy > 0.95
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # ### Label smoothing
 #
 # Cross-entropy keeps pushing the correct logit up even when the answer is already right, so a
@@ -518,7 +940,7 @@ assert test_accuracy > 0.95
 # longer probability 1. `minifw.CrossEntropy(label_smoothing=...)` uses the same formula. We train the
 # `DigitsMLP` class with $\varepsilon = 0.1$ and compare how sure the two networks are of their answers.
 
-# %%
+# %% track="pytorch"
 smooth = nn.CrossEntropyLoss(label_smoothing=0.1)
 some_logits, some_labels = torch.randn(5, 10), torch.tensor([0, 3, 9, 3, 1])
 np.testing.assert_allclose(smooth(some_logits, some_labels).item(),
@@ -539,7 +961,14 @@ print(f"mean probability of the predicted class: plain {confidence_plain:.3f}, s
 assert smooth_test_accuracy > 0.95                  # as accurate ...
 assert confidence_smooth < confidence_plain - 0.02  # ... and less sure of itself
 
-# %% [markdown]
+# %% track="tensorflow"
+for p, value in zip(params, best["weights"]):
+    p.assign(value)
+test_accuracy = accuracy(mlp(X_test), y_test)
+print(f"best epoch {best['epoch']} (val_loss {best['val_loss']:.4f}); test accuracy {test_accuracy:.3f}")
+assert test_accuracy > 0.95
+
+# %% [markdown] track="pytorch"
 # ## 6. Training and validation curves
 #
 # Plot the four numbers per epoch (of the network trained without label smoothing). The training
@@ -549,7 +978,16 @@ assert confidence_smooth < confidence_plain - 0.02  # ... and less sure of itsel
 # the training examples that do not carry over to new ones. The gap between the two curves
 # measures this **overfitting**.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 6. Training and validation curves
+#
+# Plot the four numbers per epoch. The training loss keeps falling: the network fits the training
+# set ever more closely, and its training accuracy ends above 99 %. The validation loss falls much more
+# slowly after the first 10 epochs (and would eventually rise) while the validation accuracy
+# plateaus: later epochs learn details of the training examples that do not carry over to new
+# ones. The gap between the two curves measures this **overfitting**.
+
+# %% track="pytorch"
 epochs = range(1, len(history["loss"]) + 1)
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
 ax1.plot(epochs, history["loss"], label="training")
@@ -576,7 +1014,34 @@ val_ratio = history["val_loss"][-1] / history["val_loss"][9]
 print(f"loss at epoch 30 / epoch 10: training {train_ratio:.2f}, validation {val_ratio:.2f}")
 assert train_ratio < val_ratio / 2                              # training falls at least twice as fast
 
-# %% [markdown]
+# %% track="tensorflow"
+epochs = range(1, len(history["loss"]) + 1)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax1.plot(epochs, history["loss"], label="training")
+ax1.plot(epochs, history["val_loss"], label="validation")
+ax1.axvline(best["epoch"], color="gray", ls=":", label="best epoch")
+ax1.set_yscale("log")
+ax1.set_xlabel("epoch")
+ax1.set_ylabel("cross-entropy")
+ax1.legend()
+ax2.plot(epochs, history["accuracy"], label="training")
+ax2.plot(epochs, history["val_accuracy"], label="validation")
+ax2.set_ylim(0.8, 1.0)
+ax2.set_xlabel("epoch")
+ax2.set_ylabel("accuracy")
+ax2.legend()
+plt.show()
+
+assert history["loss"][-1] < history["loss"][0] / 10                  # training loss keeps falling
+assert history["loss"][-1] < history["val_loss"][-1]                  # and ends below the validation loss
+assert history["accuracy"][-1] > 0.99 and max(history["val_accuracy"]) > 0.95
+assert best["val_loss"] < history["val_loss"][0] / 2
+train_ratio = history["loss"][-1] / history["loss"][9]           # epochs 10 -> 30
+val_ratio = history["val_loss"][-1] / history["val_loss"][9]
+print(f"loss at epoch 30 / epoch 10: training {train_ratio:.2f}, validation {val_ratio:.2f}")
+assert train_ratio < val_ratio / 3
+
+# %% [markdown] track="pytorch"
 # ## Try it
 # 1. Section 1: try learning rates 0.01, 0.5 and 1.1. Which converge, which diverge? The largest
 #    stable rate is $2 / \lambda_{\max}$ of the Hessian $\frac2n X^\top X$ (with a column of ones): compute it.
@@ -591,3 +1056,19 @@ assert train_ratio < val_ratio / 2                              # training falls
 # **Next:** `03-high-level-pytorch.ipynb` trains the same classifier with PyTorch Lightning in a few
 # lines. The TensorFlow twin of this notebook is `02-training-by-hand-tensorflow.ipynb`; the labs in
 # `labs/` practise both.
+
+# %% [markdown] track="tensorflow"
+# ## Try it
+# 1. Section 1: try learning rates 0.01, 0.5 and 1.1. Which converge, which diverge? The largest
+#    stable rate is $2 / \lambda_{\max}$ of the Hessian $\frac2n X^\top X$ (with a column of ones): compute it.
+# 2. Section 3: train the perceptron on the **unscaled** features with the same learning rate.
+#    What happens to the loss, and why does the scale of the inputs matter?
+# 3. Section 4: give Adam and RMSprop the learning rate 0.05. How many epochs do they need now?
+# 4. Section 5: replace the hand-written He initialization by $U(-0.01, 0.01)$. Does the network
+#    still learn within 30 epochs?
+# 5. Add an L2 penalty $\lambda \sum W^2$ to the loss inside `train_step` and watch the gap between
+#    the curves of section 6.
+#
+# **Next:** `03-high-level-tensorflow.ipynb` trains the same classifier with Keras in a few lines.
+# The PyTorch twin of this notebook is `02-training-by-hand-pytorch.ipynb`; the labs in `labs/`
+# practise both.

@@ -47,6 +47,7 @@ def show(*objects):
         parts.append(f"# minifw/{file}, line {line}\n" + textwrap.dedent(inspect.getsource(obj)))
     display(Code("\n".join(parts), language="python"))
 
+
 # %% [markdown]
 # ## 1. The same setting
 #
@@ -166,6 +167,7 @@ assert abs(early.evaluate(X_val, y_val)["loss"] - min(history["val_loss"])) < 1e
 # %%
 show(mf.L2.penalty, mf.L2.grad, mf.Model.training_step)
 
+
 # %% [markdown]
 # An optimizer's `weight_decay=lam` adds the same $\lambda w$ to the gradient inside `step()`,
 # so the two must give the same updates. They do, as long as they decay the same parameters: the
@@ -250,6 +252,7 @@ print("evaluation mode, alone vs in a batch:     ", np.abs(alone - in_batch).max
 print("training mode, in two different batches:  ", np.abs(with_batch_a - with_batch_b).max())
 assert np.allclose(alone, in_batch, atol=1e-5)
 assert not np.allclose(with_batch_a, with_batch_b, atol=1e-2)
+
 
 # %% [markdown]
 # (The training-mode calls above also moved the running averages a little; a real evaluation

@@ -32,6 +32,7 @@ import numpy as np
 
 import minifw as mf
 
+
 # %% [markdown]
 # ## 1. Five points, a line and a polynomial
 #
@@ -100,6 +101,7 @@ assert abs(line_train - line_val) < 0.25 * line_val   # the line: training and v
 assert abs(line_train - 0.09) < 0.03 and abs(line_val - 0.09) < 0.03  # both near the noise variance
 assert poly_train < 1e-6                              # the polynomial: training error 0 (up to rounding) ...
 assert poly_val > 2 * line_val                        # ... and a validation error more than twice the line's
+
 
 # %% [markdown]
 # The line cannot pass through all five points; its training error is close to its validation
@@ -182,6 +184,7 @@ for name, (x, y_, degree) in cases.items():
 overfit = causes["degree 9, 10 noisy points"]
 cures = [value for name, value in causes.items() if name != "degree 9, 10 noisy points"]
 assert max(cures) < 0.3 and overfit > 20 * max(cures)  # each cure brings the error near the noise level
+
 
 # %% [markdown]
 # Each cure brings the validation RMSE down to about the noise level, 0.2. In practice you

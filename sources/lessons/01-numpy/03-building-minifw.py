@@ -39,6 +39,7 @@ def show(*objects):
         parts.append(f"# minifw/{file}, line {line}\n" + textwrap.dedent(inspect.getsource(obj)))
     display(Code("\n".join(parts), language="python"))
 
+
 # %% [markdown]
 # `show` prints what `inspect.getsource` reads from the installed files, so what you see below
 # is exactly the code that runs. Open `minifw/` in JupyterLab's file browser to read the rest.

@@ -148,6 +148,7 @@ assert np.allclose(minmax.transform(X_train).min(0), 0) and np.allclose(minmax.t
 assert np.allclose(standard.transform(X_train).mean(0), 0, atol=1e-5)
 assert np.allclose(standard.transform(X_train).std(0), 1, atol=1e-5)
 
+
 # %% [markdown]
 # On the test set the mean and std are close to, but not exactly, 0 and 1, and that is correct: the test
 # data are transformed with the training statistics, like any future patient.
@@ -237,6 +238,7 @@ print("P(malignant), training scaler:            ", correct.round(3))
 assert np.ptp(one_at_a_time) == 0 and np.ptp(correct) > 0.5
 single = mf.StandardScaler().fit(X_test[:1])
 assert np.all(single.std_ == 1) and np.all(single.transform(X_test[:1]) == 0)
+
 
 # %% [markdown]
 # **Mistake 2: fitting the scaler on all data before splitting** (a *leak*). The test set stands in for

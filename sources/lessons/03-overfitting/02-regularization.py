@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # # 03·02 · Regularization in practice (PyTorch Lightning)
 #
 # A network with 85 000 parameters and only 200 training images learns its training set by
@@ -10,7 +10,19 @@
 # The TensorFlow twin, `02-regularization-tensorflow.ipynb`, runs the same experiment with Keras,
 # under the same headings.
 
-# %% [markdown]
+# %% [markdown] track="tensorflow"
+# # 03·02 · Regularization in practice (TensorFlow / Keras)
+#
+# A network with 85 000 parameters and only 200 training images learns its training set by
+# heart. This notebook sets up exactly that situation on the digits and tries, one at a time,
+# the standard cures: **early stopping, a smaller network, L1 and L2 penalties, dropout, batch
+# normalization, label smoothing and noise on the inputs**. Every method gets the same budget
+# (60 epochs of Adam), and a table at the end compares them.
+#
+# The PyTorch twin, `02-regularization-pytorch.ipynb`, runs the same experiment with Lightning,
+# under the same headings.
+
+# %% [markdown] track="pytorch"
 # ## Objectives
 # After this notebook you can
 #
@@ -26,7 +38,24 @@
 # - compare methods fairly: same data, same budget, one table of validation accuracy and
 #   train–validation gap.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## Objectives
+# After this notebook you can
+#
+# - read training and validation curves, and pick the epoch to stop at;
+# - stop training automatically with `keras.callbacks.EarlyStopping` and get the best weights
+#   back with `restore_best_weights=True`;
+# - say why shrinking a network is not a free cure, and why one too-narrow layer (a bottleneck)
+#   hurts;
+# - add an L1 penalty to the loss by hand and an L2 penalty as a `kernel_regularizer`, and show
+#   that L1 pushes many weights to (nearly) zero while L2 shrinks all of them;
+# - place `Dropout` and `BatchNormalization` layers in a network and explain what `training=False`
+#   changes;
+# - use `label_smoothing` and a `GaussianNoise` layer;
+# - compare methods fairly: same data, same budget, one table of validation accuracy and
+#   train–validation gap.
+
+# %% track="pytorch"
 import logging
 import shutil
 import warnings
@@ -49,7 +78,25 @@ L.seed_everything(0, verbose=False)  # Python, numpy and torch seeds
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 print("PyTorch", torch.__version__, "| Lightning", L.__version__, "| device:", device)
 
-# %% [markdown]
+# %% track="tensorflow"
+import os
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep its C++ log quiet
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+import minifw as mf
+
+tf.config.threading.set_intra_op_parallelism_threads(1)  # these networks are tiny: one CPU thread is
+tf.config.threading.set_inter_op_parallelism_threads(1)  # enough, and never waits for another
+keras.utils.set_random_seed(0)  # Python, numpy and TensorFlow seeds
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| GPUs:", tf.config.list_physical_devices("GPU"))
+
+# %% [markdown] track="pytorch"
 # ## 1. A small training set and a big network
 #
 # The digits are 1797 images of $8 \times 8$ pixels with values 0 to 16; we divide by 16 so the
@@ -61,7 +108,19 @@ print("PyTorch", torch.__version__, "| Lightning", L.__version__, "| device:", d
 # $64 \cdot 256 + 256 + 256 \cdot 256 + 256 + 256 \cdot 10 + 10 = 85\,002$ parameters, more than
 # 400 per training image. That is enough to memorize every image, label and all.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 1. A small training set and a big network
+#
+# The digits are 1797 images of $8 \times 8$ pixels with values 0 to 16; we divide by 16 so the
+# inputs lie in $[0, 1]$. A stratified split keeps **200 images for training** (about 20 of
+# each digit), 800 for validation (to compare methods and choose epochs) and 797 for a final
+# test, touched once at the very end.
+#
+# The network is a 64-256-256-10 perceptron with ReLU activations: it has
+# $64 \cdot 256 + 256 + 256 \cdot 256 + 256 + 256 \cdot 10 + 10 = 85\,002$ parameters, more than
+# 400 per training image. That is enough to memorize every image, label and all.
+
+# %% track="pytorch"
 X, y = mf.datasets.load_digits()
 X = X / 16
 X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=800, test_size=797, seed=0)
@@ -106,7 +165,57 @@ print(mlp())
 print("parameters:", n_params, "| per training image:", n_params / len(X_train))
 assert n_params == 85_002
 
-# %% [markdown]
+# %% track="tensorflow"
+X, y = mf.datasets.load_digits()
+X = X / 16
+X_train, X_val, X_test, y_train, y_val, y_test = mf.train_val_test_split(X, y, val_size=800, test_size=797, seed=0)
+print("train", X_train.shape, "| validation", X_val.shape, "| test", X_test.shape)
+print("training images per digit:", np.bincount(y_train))
+assert X_train.shape == (200, 64) and X_val.shape == (800, 64) and X_test.shape == (797, 64)
+assert np.all(np.abs(np.bincount(y_train) - 20) <= 1) and 0 <= X.min() and X.max() == 1
+
+EPOCHS, BATCH_SIZE, LR = 60, 50, 2e-3   # the budget every method gets: 60 epochs x 4 steps of Adam
+
+# one-hot targets (label smoothing in Keras needs them) and tf.data pipelines, which Keras reads
+# much faster than numpy arrays
+Y_train, Y_val = keras.utils.to_categorical(y_train, 10), keras.utils.to_categorical(y_val, 10)
+val_ds = tf.data.Dataset.from_tensor_slices((X_val, Y_val)).batch(len(X_val))
+
+
+def train_ds():
+    """Shuffled batches of the training set, a new order every epoch (the same orders on every call).
+    It shuffles itself, so `fit` gets `shuffle=False`."""
+    return tf.data.Dataset.from_tensor_slices((X_train, Y_train)).shuffle(len(X_train), seed=0).batch(BATCH_SIZE)
+
+
+def mlp(hidden=(256, 256), dropout=0.0, batchnorm=False, noise=0.0, l2=0.0):
+    """64 -> hidden[0] -> hidden[1] -> ... -> 10: Dense, [BatchNormalization], ReLU, [Dropout] per hidden layer."""
+    model = keras.Sequential([keras.Input((64,))])
+    if noise:
+        model.add(layers.GaussianNoise(noise))       # section 9
+    for h in hidden:
+        model.add(layers.Dense(h, kernel_regularizer=keras.regularizers.L2(l2) if l2 else None))
+        if batchnorm:
+            model.add(layers.BatchNormalization(momentum=0.9))   # section 7
+        model.add(layers.ReLU())
+        if dropout:
+            model.add(layers.Dropout(dropout))       # section 6
+    model.add(layers.Dense(10, kernel_regularizer=keras.regularizers.L2(l2) if l2 else None))
+    return model
+
+
+def weight_matrices(model):
+    """The kernels of the Dense layers (no biases, no batchnorm parameters)."""
+    return [layer.kernel for layer in model.layers if isinstance(layer, layers.Dense)]
+
+
+mlp().summary()
+n_params = mlp().count_params()
+print("parameters:", n_params, "| per training image:", n_params / len(X_train))
+assert n_params == 85_002
+
+
+# %% [markdown] track="pytorch"
 # One `LightningModule` serves every experiment of this notebook. Its constructor has a switch
 # for each method; they are all off by default, and each section below explains one. The
 # training loss of a batch $(x, y)$ is
@@ -118,7 +227,19 @@ assert n_params == 85_002
 # strength $\lambda_1$ (section 5); the L2 penalty is the optimizer's `weight_decay` (section 5).
 # Validation always uses the plain cross-entropy, in evaluation mode.
 
-# %%
+# %% [markdown] track="tensorflow"
+# Every experiment of this notebook compiles its model with the function below. The training
+# loss of a batch $(x, y)$ is
+#
+# $$L = \mathrm{CE}_\varepsilon\big(f(x + \sigma \xi),\, y\big) + \lambda_1 \sum_{W} \sum_{ij} |W_{ij}|,
+#   \qquad \xi \sim \mathcal N(0, I),$$
+#
+# with label smoothing $\varepsilon$ (section 8), input noise $\sigma$ (section 9, a layer of the
+# model) and the L1 strength $\lambda_1$ (section 5); the L2 penalty is a `kernel_regularizer` of
+# the layers (section 5). All switches are off by default. We judge every model with the plain
+# cross-entropy and the accuracy, in inference mode (`training=False`).
+
+# %% track="pytorch"
 class Classifier(L.LightningModule):
     def __init__(self, net, lr=LR, weight_decay=0.0, l1=0.0, label_smoothing=0.0, noise=0.0):
         super().__init__()
@@ -169,13 +290,57 @@ def record(name, model):
     print(f"{name:>16}: training accuracy {train_acc:.3f}, validation {val_acc:.3f}, gap {train_acc - val_acc:.3f}")
 
 
-# %% [markdown]
+# %% track="tensorflow"
+def compile_model(model, l1=0.0, label_smoothing=0.0, lr=LR):
+    cross_entropy = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
+    kernels = weight_matrices(model)
+
+    def loss(y_true, logits):
+        value = cross_entropy(y_true, logits)
+        if l1:                                               # section 5: L1 penalty, by hand
+            value = value + l1 * sum(keras.ops.sum(keras.ops.abs(w)) for w in kernels)
+        return value
+
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss,
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    return model
+
+
+def train(model, **compile_options):
+    """Compile and fit for the budget, without validation (the comparisons only need the final weights)."""
+    compile_model(model, **compile_options).fit(train_ds(), epochs=EPOCHS, shuffle=False, verbose=0)
+    return model
+
+
+def evaluate(model, X, y):
+    """(cross-entropy, accuracy) of the model in inference mode on arrays X, y (class labels)."""
+    logits = model(X, training=False)
+    loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
+    return float(loss), float(np.mean(np.argmax(logits, axis=1) == y))
+
+
+results = {}  # method -> training and validation accuracy, filled as we go
+
+
+def record(name, model):
+    (_, train_acc), (_, val_acc) = evaluate(model, X_train, y_train), evaluate(model, X_val, y_val)
+    results[name] = {"train": train_acc, "val": val_acc, "gap": train_acc - val_acc}
+    print(f"{name:>16}: training accuracy {train_acc:.3f}, validation {val_acc:.3f}, gap {train_acc - val_acc:.3f}")
+
+
+# %% [markdown] track="pytorch"
 # ## 2. Validation curves and choosing the epoch
 #
 # We train the plain network (no regularization) for the full budget. A small callback copies
 # the logged values at the end of every epoch, so we can plot them.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 2. Validation curves and choosing the epoch
+#
+# We train the plain network (no regularization) for the full budget, with the validation set
+# evaluated after every epoch. `fit` returns the `History` of the logged values.
+
+# %% track="pytorch"
 class Curves(Callback):
     """Keeps the epoch means of the logged values: curves.history["val_loss"][e] after epoch e."""
 
@@ -229,6 +394,40 @@ assert history["val_loss"][-1] > min(history["val_loss"]) and best_epoch < EPOCH
 print(f"validation accuracy after the best epoch: {history['val_acc'][best_epoch]:.3f}, at the end: {history['val_acc'][-1]:.3f}")
 assert abs(history["val_acc"][-1] - history["val_acc"][best_epoch]) < 0.015             # and accuracy hardly moves
 
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+baseline = compile_model(mlp())
+history = baseline.fit(train_ds(), validation_data=val_ds, epochs=EPOCHS, shuffle=False, verbose=0).history
+record("baseline", baseline)
+
+best_epoch = int(np.argmin(history["val_loss"]))
+print(f"lowest validation loss {min(history['val_loss']):.3f} after epoch {best_epoch + 1}; "
+      f"after epoch {EPOCHS}: {history['val_loss'][-1]:.3f}")
+
+epochs = np.arange(1, EPOCHS + 1)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax1.plot(epochs, history["loss"], label="training")
+ax1.plot(epochs, history["val_loss"], label="validation")
+ax1.axvline(best_epoch + 1, color="gray", ls="--", label=f"best epoch ({best_epoch + 1})")
+ax1.set_yscale("log")
+ax1.set_xlabel("epoch")
+ax1.set_ylabel("cross-entropy")
+ax1.legend()
+ax2.plot(epochs, history["val_accuracy"], color="C1")
+ax2.axhline(results["baseline"]["train"], color="C0", label="training accuracy at the end")
+ax2.set_ylim(0.8, 1.01)
+ax2.set_xlabel("epoch")
+ax2.set_ylabel("validation accuracy")
+ax2.legend()
+plt.show()
+
+assert results["baseline"]["train"] == 1.0 and history["loss"][-1] < 0.01  # the training set is memorized
+assert results["baseline"]["gap"] > 0.03                                # validation lags behind
+assert history["loss"][-1] < history["loss"][best_epoch] / 2             # training loss still halves ...
+assert history["val_loss"][-1] > min(history["val_loss"]) and best_epoch < EPOCHS - 10  # ... validation does not
+print(f"validation accuracy after the best epoch: {history['val_accuracy'][best_epoch]:.3f}, at the end: {history['val_accuracy'][-1]:.3f}")
+assert abs(history["val_accuracy"][-1] - history["val_accuracy"][best_epoch]) < 0.015             # and accuracy hardly moves
+
 # %% [markdown]
 # Read the curves like this:
 #
@@ -246,7 +445,7 @@ assert abs(history["val_acc"][-1] - history["val_acc"][best_epoch]) < 0.015     
 # validation set, never with the test set: the test set must stay an unbiased estimate of the
 # chosen model.
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # ## 3. Early stopping
 #
 # Instead of training for a fixed budget and looking afterwards, **early stopping** watches the
@@ -257,7 +456,18 @@ assert abs(history["val_acc"][-1] - history["val_acc"][best_epoch]) < 0.015     
 # (under `logs/`, which git ignores) whenever the monitored value improves, and we load them back
 # at the end. (Keras's `EarlyStopping(restore_best_weights=True)` does both in one callback.)
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 3. Early stopping
+#
+# Instead of training for a fixed budget and looking afterwards, **early stopping** watches the
+# validation loss during training and stops when it has not improved for `patience` epochs.
+# Patience matters because the validation loss is noisy: one bad epoch should not end training.
+# When it stops, the weights are those of the last epoch, `patience` epochs past the best one;
+# `restore_best_weights=True` keeps a copy of the best weights in memory and puts them back at
+# the end. (In Lightning, `EarlyStopping` only stops, and a `ModelCheckpoint` file keeps the
+# best weights.)
+
+# %% track="pytorch"
 checkpoint_dir = "logs/early-stopping"
 shutil.rmtree(checkpoint_dir, ignore_errors=True)  # a fresh folder on every run
 stopper = EarlyStopping(monitor="val_loss", patience=10, mode="min")
@@ -284,7 +494,29 @@ assert abs(restored_val_loss - best_score) < 1e-4                 # the best wei
 assert abs(best_score - min(history["val_loss"])) < 0.01          # the same curve as section 2, cut short
 assert restored_val_loss < evaluate(baseline, Xt_val, yt_val)[0]  # a lower loss than after the full budget
 
-# %% [markdown]
+# %% track="tensorflow"
+stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=10, mode="min", restore_best_weights=True)
+
+keras.utils.set_random_seed(0)
+early = compile_model(mlp())
+early_history = early.fit(train_ds(), validation_data=val_ds, epochs=EPOCHS, callbacks=[stopper], shuffle=False,
+                          verbose=0).history
+record("early stopping", early)
+
+stopped_after = len(early_history["loss"])
+early_best = int(np.argmin(early_history["val_loss"])) + 1
+best_score = min(early_history["val_loss"])
+restored_val_loss, _ = evaluate(early, X_val, y_val)
+print(f"best epoch {early_best}, stopped after epoch {stopped_after} of {EPOCHS}; "
+      f"best validation loss {best_score:.4f}, restored model: {restored_val_loss:.4f}")
+
+assert stopped_after == early_best + 10 < EPOCHS                 # patience ran out: 10 epochs after the best
+assert abs(restored_val_loss - best_score) < 1e-4                 # the best weights are back
+assert abs(best_score - min(history["val_loss"])) < 0.01          # the same curve as section 2, cut short
+assert restored_val_loss < evaluate(baseline, X_val, y_val)[0]    # a lower loss than after the full budget
+
+
+# %% [markdown] track="pytorch"
 # With the same seed, the run retraces the curve of section 2 and stops `patience` epochs after
 # its lowest validation loss, with the weights of that epoch restored: a lower validation loss
 # than after the full budget, in fewer epochs. It does not change the training, it only picks a
@@ -300,7 +532,19 @@ assert restored_val_loss < evaluate(baseline, Xt_val, yt_val)[0]  # a lower loss
 # module's `regularized_loss`, the optimizer of `configure_optimizers`) in a plain PyTorch loop,
 # without validation or logging.
 
-# %%
+# %% [markdown] track="tensorflow"
+# With the same seed, the run retraces the curve of section 2 and stops `patience` epochs after
+# its lowest validation loss, with the weights of that epoch restored: a lower validation loss
+# than after the full budget, in fewer epochs. It does not change the training, it only picks a
+# point on the same curve, so it can be no better than that curve's best epoch (and the lowest
+# *loss* is not always the highest *accuracy*: compare the two in the table of section 10).
+# It works together with every method below, costs nothing and is almost always worth
+# switching on. The methods below change the curve itself.
+#
+# The remaining experiments only need the final weights, so `train` fits them without a
+# validation pass after every epoch.
+
+# %% track="pytorch"
 def fit_fast(module, epochs=EPOCHS, batch_size=BATCH_SIZE):
     """Train `module` (a Classifier) like Trainer.fit, without validation or logging."""
     module.to(device).train()
@@ -324,7 +568,7 @@ def fit_fast(module, epochs=EPOCHS, batch_size=BATCH_SIZE):
 # opposite mistake, a network whose second hidden layer has only 4 units: everything the output
 # layer learns about an image must pass through 4 numbers, an **information bottleneck**.
 
-# %%
+# %% track="pytorch"
 torch.manual_seed(0)
 smaller = fit_fast(Classifier(mlp((64, 64))))
 record("smaller network", smaller)
@@ -338,6 +582,20 @@ assert results["smaller network"]["train"] > 0.99                      # 9 000 p
 assert results["smaller network"]["val"] < results["baseline"]["val"]  # and generalize no better here
 assert bottleneck_val < results["baseline"]["val"] - 0.05               # a 4-unit layer loses information
 
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+smaller = train(mlp((64, 64)))
+record("smaller network", smaller)
+keras.utils.set_random_seed(0)
+bottleneck = train(mlp((256, 4)))
+(_, bottleneck_train), (_, bottleneck_val) = evaluate(bottleneck, X_train, y_train), evaluate(bottleneck, X_val, y_val)
+print(f"     bottleneck 4: training accuracy {bottleneck_train:.3f}, validation {bottleneck_val:.3f}")
+
+assert smaller.count_params() == 8_970
+assert results["smaller network"]["train"] > 0.99                      # 9 000 parameters still memorize 200 images
+assert results["smaller network"]["val"] < results["baseline"]["val"]  # and generalize no better here
+assert bottleneck_val < results["baseline"]["val"] - 0.05               # a 4-unit layer loses information
+
 # %% [markdown]
 # The smaller network still learns all 200 training images (for memorizing, 9 000 parameters
 # are plenty) and is *less* accurate on new ones: capacity is not the same as parameter count,
@@ -346,7 +604,7 @@ assert bottleneck_val < results["baseline"]["val"] - 0.05               # a 4-un
 # styles. If you shrink a network, shrink it evenly and keep every layer comfortably wider than
 # the number of classes.
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # ## 5. L1 and L2 penalties
 #
 # A penalty on the size of the weights, added to the loss, prefers simple explanations among all
@@ -366,7 +624,29 @@ assert bottleneck_val < results["baseline"]["val"] - 0.05               # a 4-un
 # each gradient before the update, exactly the gradient of the L2 term (PyTorch's `weight_decay`
 # also decays the biases; a penalty by hand can skip them). We use $\lambda_2 = 10^{-3}$.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 5. L1 and L2 penalties
+#
+# A penalty on the size of the weights, added to the loss, prefers simple explanations among all
+# those that fit the training data:
+#
+# $$L_{\text{L1}} = \mathrm{CE} + \lambda_1 \sum |w|, \qquad
+#   L_{\text{L2}} = \mathrm{CE} + \frac{\lambda_2}{2} \sum w^2 .$$
+#
+# Their gradients show how they differ. L2 adds $\lambda_2 w$: a pull towards 0 proportional to
+# the weight, strong for large weights and vanishing for small ones, so all weights become
+# **small**. L1 adds $\lambda_1 \operatorname{sign}(w)$: the same pull for every weight however
+# small, so weights the data does not defend are pushed all the way to (near) **zero**: L1 makes
+# the network **sparse**.
+#
+# L1 we add to the loss by hand (the `l1` switch of `compile_model`, $\lambda_1 = 10^{-4}$;
+# the built-in equivalent is `kernel_regularizer=keras.regularizers.L1(1e-4)`). L2 we ask of the
+# layers: `kernel_regularizer=keras.regularizers.L2(l)` adds $l \sum w^2$ to the loss, without
+# the $\frac12$, so $l = \lambda_2 / 2$; we use $\lambda_2 = 10^{-3}$, $l = 5 \cdot 10^{-4}$.
+# Only the kernels are penalized, not the biases. (Keras optimizers also take a `weight_decay`
+# argument: a *decoupled* decay applied after Adam's scaling, as `AdamW` does.)
+
+# %% track="pytorch"
 torch.manual_seed(0)
 l1_model = fit_fast(Classifier(mlp(), l1=1e-4))
 record("L1 (by hand)", l1_model)
@@ -399,7 +679,40 @@ assert near_zero["L1"] > 0.4 and near_zero["none"] < 0.05           # L1: about 
 assert near_zero["L1"] > 1.5 * near_zero["L2"] and near_zero["L2"] > 0.1  # far more than L2, which has some
 assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none"] < 0.8  # both shrink by ~1/3
 
-# %% [markdown]
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+l1_model = train(mlp(), l1=1e-4)
+record("L1 (by hand)", l1_model)
+keras.utils.set_random_seed(0)
+l2_model = train(mlp(l2=5e-4))
+record("L2 (regularizer)", l2_model)
+
+
+def all_weights(model):
+    return np.concatenate([keras.ops.convert_to_numpy(w).ravel() for w in weight_matrices(model)])
+
+
+weights = {"none": all_weights(baseline), "L1": all_weights(l1_model), "L2": all_weights(l2_model)}
+near_zero = {name: np.mean(np.abs(w) < 1e-3) for name, w in weights.items()}
+norm = {name: np.sqrt(np.sum(w ** 2)) for name, w in weights.items()}
+for name in weights:
+    print(f"{name:>4}: weights with |w| < 0.001: {near_zero[name]:6.1%} | norm of all weights {norm[name]:6.2f}")
+
+bins = np.linspace(-0.3, 0.3, 61)
+plt.figure(figsize=(7, 3))
+for name, w in weights.items():
+    plt.hist(w, bins=bins, histtype="step", lw=1.5, label=name)
+plt.yscale("log")
+plt.xlabel("weight value")
+plt.ylabel("count")
+plt.legend(title="penalty")
+plt.show()
+
+assert near_zero["L1"] > 0.4 and near_zero["none"] < 0.05           # L1: about half the weights near zero
+assert near_zero["L1"] > 1.5 * near_zero["L2"] and near_zero["L2"] > 0.1  # far more than L2, which has some
+assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none"] < 0.8  # both shrink by ~1/3
+
+# %% [markdown] track="pytorch"
 # The histogram (log scale) shows it: L1 piles about half of the weights up at 0; L2 squeezes
 # the whole distribution towards 0. Both shrink the weights by about a third.
 #
@@ -414,7 +727,22 @@ assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none
 # small does nothing, too large and the network underfits. What the two penalties do to the
 # validation accuracy, the table of section 10 shows.
 
-# %% [markdown]
+# %% [markdown] track="tensorflow"
+# The histogram (log scale) shows it: L1 piles about half of the weights up at 0; L2 squeezes
+# the whole distribution towards 0. Both shrink the weights by about a third.
+#
+# L2 also leaves a fair share near zero, more than its gradient $\lambda_2 w$ suggests. That is
+# Adam's doing: Adam divides each gradient by a running estimate of its own size, so for a weight
+# the data barely uses, the decay term alone sets the step and Adam makes it a full-size step
+# towards 0. (The decoupled `weight_decay` of Keras optimizers, as in `AdamW`, avoids this by
+# applying the decay *after* Adam's scaling. With plain SGD, L2 shrinks each weight by a constant
+# factor per step, which never reaches zero.)
+#
+# The strength $\lambda$ is a hyperparameter, chosen with the validation set like the epoch: too
+# small does nothing, too large and the network underfits. What the two penalties do to the
+# validation accuracy, the table of section 10 shows.
+
+# %% [markdown] track="pytorch"
 # ## 6. Dropout
 #
 # **Dropout** switches each hidden unit off at random during training: with rate $p$, a unit's
@@ -432,7 +760,25 @@ assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none
 # 0.2. `model.train()` switches the masks on, `model.eval()` off: Lightning and `evaluate` do it
 # for us, and forgetting it in a hand-written loop is a classic bug.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 6. Dropout
+#
+# **Dropout** switches each hidden unit off at random during training: with rate $p$, a unit's
+# output $h$ becomes
+#
+# $$\tilde h = \frac{m}{1-p}\, h, \qquad m \sim \mathrm{Bernoulli}(1 - p),$$
+#
+# a new mask $m$ at every step. Dividing by $1 - p$ keeps the expected value,
+# $\mathbb E[\tilde h] = h$, so at test time dropout simply does nothing. No unit can rely on
+# one particular partner being present, so the network learns redundant, more robust features;
+# it also behaves like an average over many thinned networks.
+#
+# Where to put it: after the activation of the hidden layers (here after each ReLU), not on the
+# output layer. Typical rates are 0.2 to 0.5 for hidden layers; on the inputs, at most about
+# 0.2. Calling the model with `training=True` switches the masks on, `training=False` off; `fit`
+# and `evaluate` pass the right flag, and a plain `model(x)` runs in inference mode.
+
+# %% track="pytorch"
 torch.manual_seed(0)
 dropout_model = fit_fast(Classifier(mlp(dropout=0.5)))
 record("dropout 0.5", dropout_model)
@@ -448,7 +794,20 @@ print("eval mode,  two calls, first logit:", eval_a[0, 0].item(), eval_b[0, 0].i
 assert not torch.allclose(train_a, train_b)  # training: a new random mask every call
 assert torch.equal(eval_a, eval_b)           # evaluation: dropout is off, the output is fixed
 
-# %% [markdown]
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+dropout_model = train(mlp(dropout=0.5))
+record("dropout 0.5", dropout_model)
+
+x = X_val[:5]
+train_a, train_b = dropout_model(x, training=True), dropout_model(x, training=True)
+eval_a, eval_b = dropout_model(x, training=False), dropout_model(x, training=False)
+print("training=True,  two calls, first logit:", float(train_a[0, 0]), float(train_b[0, 0]))
+print("training=False, two calls, first logit:", float(eval_a[0, 0]), float(eval_b[0, 0]))
+assert not np.allclose(train_a, train_b)   # training: a new random mask every call
+assert np.array_equal(eval_a, eval_b)      # inference: dropout is off, the output is fixed
+
+# %% [markdown] track="pytorch"
 # ## 7. Batch normalization
 #
 # A **batch-normalization** layer standardizes each unit over the batch, then rescales it with
@@ -463,7 +822,29 @@ assert torch.equal(eval_a, eval_b)           # evaluation: dropout is off, the o
 # training instead, so a prediction no longer depends on the rest of the batch. We put it
 # between each hidden `Linear` and its ReLU.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 7. Batch normalization
+#
+# A **batch-normalization** layer standardizes each unit over the batch, then rescales it with
+# two learned parameters $\gamma, \beta$:
+#
+# $$\hat h = \frac{h - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}, \qquad \tilde h = \gamma \hat h + \beta .$$
+#
+# It was invented to make training faster and more stable (each layer sees inputs of a steady
+# scale), but it also regularizes: $\mu_B$ and $\sigma_B$ come from the other images of the batch,
+# a different random batch at every step, so each image's activations are slightly noisy. In
+# inference mode the layer uses moving averages of $\mu$ and $\sigma^2$ collected during
+# training instead, so a prediction no longer depends on the rest of the batch. We put it
+# between each hidden `Dense` layer and its ReLU.
+#
+# The moving averages are updated as $r \leftarrow m\,r + (1 - m)\,\mu_B$ with the momentum $m$.
+# Keras's default $m = 0.99$ forgets slowly: it needs many hundreds of steps before $r$ reflects
+# the trained network, and our whole budget is 240 steps. We use $m = 0.9$, which is PyTorch's
+# default (PyTorch writes it as `momentum=0.1`, the weight of the new value). With 0.99 the
+# averages would still hold much of the early, very different network when training ends, and
+# inference would use those stale statistics (Try it, task 6).
+
+# %% track="pytorch"
 torch.manual_seed(0)
 bn_model = fit_fast(Classifier(mlp(batchnorm=True)))
 record("batch norm", bn_model)
@@ -471,6 +852,15 @@ record("batch norm", bn_model)
 with torch.no_grad():  # evaluation mode: one image alone gets the same logits as inside a batch
     alone, in_batch = bn_model(Xt_val[:1]), bn_model(Xt_val[:100])[:1]
 assert torch.allclose(alone, in_batch, atol=1e-5)
+
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+bn_model = train(mlp(batchnorm=True))
+record("batch norm", bn_model)
+
+# inference mode: one image alone gets the same logits as inside a batch
+alone, in_batch = bn_model(X_val[:1], training=False), bn_model(X_val[:100], training=False)[:1]
+assert np.allclose(alone, in_batch, atol=1e-5)
 
 # %% [markdown]
 # ## 8. Label smoothing
@@ -485,7 +875,7 @@ assert torch.allclose(alone, in_batch, atol=1e-5)
 # The best the network can do is now a finite, less confident answer. We compare the mean
 # probability the networks give to their own predicted class on the validation set.
 
-# %%
+# %% track="pytorch"
 torch.manual_seed(0)
 smooth_model = fit_fast(Classifier(mlp(), label_smoothing=0.1))
 record("label smoothing", smooth_model)
@@ -499,7 +889,20 @@ def confidence(model):
 print(f"mean confidence on validation images: plain {confidence(baseline):.3f}, smoothed {confidence(smooth_model):.3f}")
 assert confidence(smooth_model) < 0.91 < confidence(baseline)  # below the 0.91 of the smoothed target
 
-# %% [markdown]
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+smooth_model = train(mlp(), label_smoothing=0.1)
+record("label smoothing", smooth_model)
+
+
+def confidence(model):
+    return float(np.mean(np.max(keras.ops.softmax(model(X_val, training=False)), axis=1)))
+
+
+print(f"mean confidence on validation images: plain {confidence(baseline):.3f}, smoothed {confidence(smooth_model):.3f}")
+assert confidence(smooth_model) < 0.91 < confidence(baseline)  # below the 0.91 of the smoothed target
+
+# %% [markdown] track="pytorch"
 # ## 9. Noise on the inputs
 #
 # Overfitting means learning details of the 200 training images that do not matter. Adding
@@ -509,9 +912,33 @@ assert confidence(smooth_model) < 0.91 < confidence(baseline)  # below the 0.91 
 # model with squared error, input noise is, on average, exactly an L2 penalty.) Like dropout, it is on in training only.
 # Here $\sigma = 0.1$ on pixels in $[0, 1]$; the images below show what the network sees.
 
-# %%
+# %% [markdown] track="tensorflow"
+# ## 9. Noise on the inputs
+#
+# Overfitting means learning details of the 200 training images that do not matter. Adding
+# fresh Gaussian noise to the inputs at every training step, $\tilde x = x + \sigma \xi$ with
+# $\xi \sim \mathcal N(0, I)$, makes such details unreliable: the network only sees slightly
+# different versions of each image and must rely on what survives the noise. (For a linear
+# model with squared error, input noise is, on average, exactly an L2 penalty.) The `GaussianNoise` layer does it, and,
+# like dropout, only in training. Here $\sigma = 0.1$ on pixels in $[0, 1]$; the images below show
+# what the network sees.
+
+# %% track="pytorch"
 torch.manual_seed(0)
 noise_model = fit_fast(Classifier(mlp(), noise=0.1))
+record("input noise", noise_model)
+
+fig, axes = plt.subplots(1, 6, figsize=(8, 1.6))
+for i, ax in enumerate(axes):
+    image = X_train[i // 2] + (0.1 * np.random.default_rng(i).standard_normal(64) if i % 2 else 0)
+    ax.imshow(image.reshape(8, 8), cmap="gray_r")
+    ax.set_title("noisy" if i % 2 else f"digit {y_train[i // 2]}", fontsize=9)
+    ax.axis("off")
+plt.show()
+
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+noise_model = train(mlp(noise=0.1))
 record("input noise", noise_model)
 
 fig, axes = plt.subplots(1, 6, figsize=(8, 1.6))
@@ -529,9 +956,38 @@ plt.show()
 # smoothing 0.1 together, with the same budget. Then the table: training and validation accuracy
 # of every method, and the gap between them (1 image of the 800 is 0.00125).
 
-# %%
+# %% track="pytorch"
 torch.manual_seed(0)
 regularized = fit_fast(Classifier(mlp(dropout=0.5), noise=0.1, label_smoothing=0.1))
+record("regularized", regularized)
+
+print(f"\n{'method':>18} {'train':>6} {'val':>6} {'gap':>6}")
+for name, r in results.items():
+    print(f"{name:>18} {r['train']:6.3f} {r['val']:6.3f} {r['gap']:6.3f}")
+
+names = list(results)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
+ax1.barh(names, [results[n]["val"] for n in names], color="C1")
+ax1.set_xlim(0.85, 1.0)
+ax1.set_xlabel("validation accuracy")
+ax1.invert_yaxis()
+ax2.barh(names, [results[n]["gap"] for n in names], color="C3")
+ax2.axvline(results["baseline"]["gap"], color="k", ls="--", lw=1)
+ax2.set_xlabel("gap: training − validation accuracy")
+plt.show()
+
+base, reg = results["baseline"], results["regularized"]
+assert reg["gap"] < base["gap"] - 0.005 and reg["val"] > base["val"] + 0.005  # the regularized model's gap is smaller
+helped = [n for n in names if results[n]["gap"] < base["gap"] - 0.005]
+print("methods that narrow the gap by more than 4 images:", helped)
+assert {"dropout 0.5", "regularized"} <= set(helped) and len(helped) >= 4
+assert reg["val"] > max(results[n]["val"] for n in names if n != "regularized") - 0.01  # about the best single one
+assert results["early stopping"]["gap"] > base["gap"] - 0.005 and results["smaller network"]["gap"] > base["gap"]
+assert all(r["train"] > 0.99 for r in results.values())  # every method still learns the training set
+
+# %% track="tensorflow"
+keras.utils.set_random_seed(0)
+regularized = train(mlp(dropout=0.5, noise=0.1), label_smoothing=0.1)
 record("regularized", regularized)
 
 print(f"\n{'method':>18} {'train':>6} {'val':>6} {'gap':>6}")
@@ -575,12 +1031,17 @@ assert all(r["train"] > 0.99 for r in results.values())  # every method still le
 #
 # Finally, the test set, used once, for the model we would pick:
 
-# %%
+# %% track="pytorch"
 _, test_acc = evaluate(regularized, Xt_test, yt_test)
 print(f"regularized model, test accuracy: {test_acc:.3f} (validation: {reg['val']:.3f})")
 assert abs(test_acc - reg["val"]) < 0.03  # validation was a fair estimate
 
-# %% [markdown]
+# %% track="tensorflow"
+_, test_acc = evaluate(regularized, X_test, y_test)
+print(f"regularized model, test accuracy: {test_acc:.3f} (validation: {reg['val']:.3f})")
+assert abs(test_acc - reg["val"]) < 0.03  # validation was a fair estimate
+
+# %% [markdown] track="pytorch"
 # ## Try it
 # 1. Run section 10 with `torch.manual_seed(1)` and `(2)` for the baseline and the regularized
 #    model. How much does the validation accuracy of one method move between seeds?
@@ -595,3 +1056,22 @@ assert abs(test_acc - reg["val"]) < 0.03  # validation was a fair estimate
 # **Next:** `03-regularization-minifw.ipynb` runs the same experiment with the dropout,
 # batch-norm, L2 and early stopping of `minifw`, the framework you built. The TensorFlow twin of
 # this notebook is `02-regularization-tensorflow.ipynb`.
+
+# %% [markdown] track="tensorflow"
+# ## Try it
+# 1. Run section 10 with `keras.utils.set_random_seed(1)` and `(2)` for the baseline and the
+#    regularized model. How much does the validation accuracy of one method move between seeds?
+# 2. Dropout rates: try 0.2 and 0.8. Then put a `Dropout(0.2)` on the inputs as well.
+# 3. L2: try `l2=5e-5` and `l2=5e-3`, and `keras.optimizers.AdamW(LR, weight_decay=1e-3)` in
+#    `compile_model`. When does the network start to underfit (training accuracy below 100 %)?
+# 4. Early stopping: monitor `"val_accuracy"` (`mode="max"`) instead of `"val_loss"`. Does it
+#    stop at the same epoch?
+# 5. Train the baseline on 800 images instead of 200 (take them from the test set). How does its
+#    gap compare with the best regularizer's?
+# 6. Section 7: build the batch-norm model with Keras's default `BatchNormalization()`
+#    (momentum 0.99). Compare its validation accuracy with `training=False` (moving averages)
+#    and with `training=True` (the statistics of the batch itself).
+#
+# **Next:** `03-regularization-minifw.ipynb` runs the same experiment with the dropout,
+# batch-norm, L2 and early stopping of `minifw`, the framework you built. The PyTorch twin of
+# this notebook is `02-regularization-pytorch.ipynb`.

@@ -27,6 +27,7 @@ rng = np.random.default_rng(0)
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
+
 # %% [markdown]
 # ## 1 · Learning is minimizing a cost
 #
@@ -88,6 +89,7 @@ print(f"dL/dy_hat = {dL_dyhat:.4f}, dy_hat/dz = {dyhat_dz:.4f}, dz/dw = {dz_dw.r
 print("dL/dw =", dL_dw.round(6), "  (y_hat - y) x =", ((y_hat - t) * x).round(6))
 assert np.allclose(dL_dw, (y_hat - t) * x)
 
+
 # %% [markdown]
 # Is it right? The derivative is the limit of a difference quotient, so we can estimate it by
 # nudging $w_1$ by $\pm\varepsilon$. The **central difference**
@@ -129,6 +131,7 @@ grad_loop = np.sum(per_sample, axis=0) / len(xb)
 grad_matrix = xb.T @ (y_hat_b - yb) / len(xb)
 print("loop:", grad_loop.round(6), " matrix:", grad_matrix.round(6))
 assert np.allclose(grad_loop, grad_matrix)
+
 
 # %% [markdown]
 # ## 4 · Mini-batch SGD, one step at a time
@@ -200,6 +203,7 @@ print(f"learned w = {w_units.round(3)}, b = {b_units:.2f}   (true: [0.2 0.1], -1
 assert np.all(np.abs(w_units / [0.2, 0.1] - 1) < 0.2)
 assert abs(b_units / -10.5 - 1) < 0.2
 
+
 # %% [markdown]
 # ## 5 · A hidden layer: backpropagation
 #
@@ -267,6 +271,7 @@ for name in params:
     print(f"{name}: parameter {params[name].shape}, gradient {grads[name].shape}")
     assert grads[name].shape == params[name].shape
 
+
 # %% [markdown]
 # ## 6 · Checking the gradients numerically
 #
@@ -324,6 +329,7 @@ numeric32 = numerical_gradients(params32, xb.astype(np.float32), yb, eps=1e-3)
 err32 = max(relative_error(grads[name], numeric32[name]) for name in params)
 print(f"float32: largest relative error {err32:.1e}")
 assert err32 > 1e-4
+
 
 # %% [markdown]
 # The check catches real mistakes. Forgetting the tanh derivative in step 4 is a classic one.

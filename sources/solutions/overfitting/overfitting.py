@@ -1,4 +1,4 @@
-# %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 # # Lab · Overfitting and regularization (PyTorch)
 #
 # A model that fits its training data better and better can get *worse* on data it has not
@@ -37,7 +37,46 @@
 # Before you submit, run **Kernel → Restart Kernel and Run All Cells** and check that no cell
 # fails. The whole notebook runs in well under a minute on a laptop.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "brief", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
+# # Lab · Overfitting and regularization (TensorFlow)
+#
+# A model that fits its training data better and better can get *worse* on data it has not
+# seen. You will watch this happen twice: with polynomials fitted in numpy, and with a wide
+# network trained on a small set of handwritten digits. Then you will find the epoch where the
+# validation loss turns up, and use early stopping, an L2 penalty and dropout to close the gap
+# between training and validation loss without losing validation accuracy.
+# (The same lab with PyTorch is `overfitting-pytorch`.)
+#
+# **Objectives.** After this lab you can
+# - measure training and validation error as a function of model capacity, and pick the capacity with the validation set;
+# - write a TensorFlow training loop (`tf.GradientTape`, Keras layers and optimizer) that records per-epoch training and validation loss and accuracy;
+# - locate the epoch where the validation loss turns up, and implement early stopping that restores the best weights;
+# - add an L2 penalty to the loss and dropout to the network, and measure what each one does to the train–validation gap.
+#
+# **Grading** (25 points).
+#
+# | task | what you write | points |
+# |---|---|---|
+# | 1 · Errors per degree | `polynomial_errors` | 3 |
+# | 2 · Pick the degree | `best_degree` | 2 |
+# | 3 · Written answer | choosing the degree | 2 (graded by hand) |
+# | 4 · The network | `build_mlp` | 2 |
+# | 5 · The L2 penalty | `l2_penalty` | 1 |
+# | 6 · The training loop | `train_mlp` (without early stopping) | 4 |
+# | 7 · The turning point | `turning_epoch` | 2 |
+# | 8 · Early stopping | the `patience` part of `train_mlp` | 3 |
+# | 9 · Regularize | `regularization_settings` | 3 |
+# | 10 · Written answer | what each technique does | 3 (graded by hand) |
+# | **total** | | **25** (20 autograded + 5 by hand) |
+#
+# **Rules.** Write your code where it says `YOUR CODE HERE` (delete the `raise NotImplementedError()`).
+# Do not rename the functions or change their arguments: the grader calls them by name. Each test
+# cell shows some of its tests; more tests, on data you do not see, run when the lab is graded.
+# Tasks 6, 8 and 9 train networks made by your `build_mlp` and `l2_penalty`, so do tasks 4 and 5 first.
+# Before you submit, run **Kernel → Restart Kernel and Run All Cells** and check that no cell
+# fails. The whole notebook runs in well under a minute on a laptop.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 import copy
 
 import matplotlib.pyplot as plt
@@ -53,6 +92,24 @@ np.random.seed(0)
 torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 print("PyTorch", torch.__version__, "| device:", device)
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
+import os
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep its C++ log quiet
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+import minifw as mf
+
+# the networks are tiny: one CPU thread is fastest and never waits for another
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+keras.utils.set_random_seed(0)  # Python, numpy and TensorFlow seeds
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| GPUs:", tf.config.list_physical_devices("GPU"))
 
 # %% [markdown]
 # ## Part A · Polynomial fits of increasing degree
@@ -82,6 +139,7 @@ plt.xlabel("x")
 plt.ylabel("y")
 plt.legend()
 plt.show()
+
 
 # %% [markdown]
 # ## Task 1 · Training and validation error per degree (3 points)
@@ -164,6 +222,7 @@ else:
     ax2.legend(fontsize=8)
     plt.show()
 
+
 # %% [markdown]
 # ## Task 2 · Pick the degree (2 points)
 # Write `best_degree`: the degree (an element of `degrees`, not its position) whose fit has the lowest
@@ -237,7 +296,7 @@ finally:
 # of the winner is optimistically biased. The validation set is spent on choosing; the test set is looked
 # at once, at the end, to report an unbiased estimate.
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # ## Part B · A network that overfits
 # The digits data has 1797 images of $8 \times 8$ pixels. We train on only **150** of them (about 15 per digit),
 # validate on 400, and leave the rest aside. The pixels are scaled to $[0, 1]$ with a `MinMaxScaler`
@@ -258,7 +317,28 @@ finally:
 #
 # both measured with `evaluate`.
 
-# %% nbgrader={"grade": false, "grade_id": "digits_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] track="tensorflow"
+# ## Part B · A network that overfits
+# The digits data has 1797 images of $8 \times 8$ pixels. We train on only **150** of them (about 15 per digit),
+# validate on 400, and leave the rest aside. The pixels are scaled to $[0, 1]$ with a `MinMaxScaler`
+# fitted on the training images only. The network is much bigger than 150 examples need:
+#
+# $$64 \;\to\; \text{Linear}(64, 256) \to \text{ReLU} \to \text{Dropout}(p) \to \text{Linear}(256, 256) \to \text{ReLU} \to \text{Dropout}(p) \to \text{Linear}(256, 10)$$
+#
+# (the linear layers are `Dense` layers in Keras): 85 002 parameters for 150 images. It outputs logits; the
+# loss is the mean softmax cross-entropy (`keras.losses.sparse_categorical_crossentropy` with `from_logits=True`). Every run
+# in this lab uses Adam with learning rate $10^{-2}$, mini-batches of 32 and at most 60 epochs.
+#
+# `evaluate(model, X, y)` (given) returns the mean cross-entropy and the accuracy of the model on a
+# whole data set, in inference mode (`training=False`: dropout off) and without any penalty. These are the
+# numbers to record after every epoch, for the training set and for the validation set. The
+# **generalization gap** of a model is
+#
+# $$\text{gap} = L_\text{val} - L_\text{train},$$
+#
+# both measured with `evaluate`.
+
+# %% nbgrader={"grade": false, "grade_id": "digits_data", "locked": true, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 def digits_split(seed):
     """150 training and 400 validation digits (stratified), scaled with a MinMaxScaler fitted on the training part."""
     X, y = mf.datasets.load_digits()
@@ -286,7 +366,31 @@ def evaluate(model, X, y):
     return F.cross_entropy(logits, labels).item(), (logits.argmax(dim=1) == labels).float().mean().item()
 
 
-# %% [markdown]
+# %% nbgrader={"grade": false, "grade_id": "digits_data", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
+def digits_split(seed):
+    """150 training and 400 validation digits (stratified), scaled with a MinMaxScaler fitted on the training part."""
+    X, y = mf.datasets.load_digits()
+    X_tr, X_va, _, y_tr, y_va, _ = mf.train_val_test_split(X, y, val_size=400, test_size=len(X) - 550, seed=seed)
+    scaler = mf.MinMaxScaler().fit(X_tr)
+    return scaler.transform(X_tr), y_tr, scaler.transform(X_va), y_va
+
+
+X_train, y_train, X_val, y_val = digits_split(seed=0)
+HIDDEN, EPOCHS, LR = 256, 60, 1e-2
+print("training", X_train.shape, "validation", X_val.shape, "| labels per class in training:", np.bincount(y_train))
+
+
+def evaluate(model, X, y):
+    """(mean cross-entropy, accuracy) of `model` on the numpy arrays X (N, 64) and y (N,), as floats.
+
+    Calls the model with training=False (dropout off); no penalty is added.
+    """
+    logits = model(X, training=False)
+    loss = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+    return float(tf.reduce_mean(loss)), float(np.mean(np.argmax(logits, axis=1) == y))
+
+
+# %% [markdown] track="pytorch"
 # ## Task 4 · The network (2 points)
 # Write `build_mlp`: the network above as an `nn.Sequential`, with `nn.Dropout(dropout)` after each of the
 # two ReLUs (with `dropout=0.0` you may leave the dropout layers out), moved to `device`. Call
@@ -297,7 +401,19 @@ def evaluate(model, X, y):
 # different random half of the network is trained at every step, so no unit can rely on one particular
 # other unit being there.
 
-# %% nbgrader={"grade": false, "grade_id": "build_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] track="tensorflow"
+# ## Task 4 · The network (2 points)
+# Write `build_mlp`: the network above as a `keras.Sequential` that starts with `keras.Input((n_features,))`,
+# with `keras.layers.Dropout(dropout)` after each of the two ReLUs (with `dropout=0.0` you may leave the
+# dropout layers out). Call `keras.utils.set_random_seed(seed)` first so that the same seed gives the same
+# initial weights (and the same dropout masks).
+#
+# Dropout, during training, sets each hidden activation to 0 with probability $p$ and multiplies the
+# others by $1/(1-p)$, so the expected activation is unchanged; called with `training=False` it does
+# nothing. A different random half of the network is trained at every step, so no unit can rely on one
+# particular other unit being there.
+
+# %% nbgrader={"grade": false, "grade_id": "build_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
 def build_mlp(n_features=64, n_classes=10, hidden=256, dropout=0.0, seed=0):
     """Linear(n_features, hidden) -> ReLU -> Dropout -> Linear(hidden, hidden) -> ReLU -> Dropout -> Linear(hidden, n_classes).
 
@@ -315,7 +431,25 @@ def build_mlp(n_features=64, n_classes=10, hidden=256, dropout=0.0, seed=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_build_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "build_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
+def build_mlp(n_features=64, n_classes=10, hidden=256, dropout=0.0, seed=0):
+    """Dense(hidden, relu) -> Dropout -> Dense(hidden, relu) -> Dropout -> Dense(n_classes), on inputs of n_features.
+
+    Input (N, n_features) float32, output (N, n_classes) logits. dropout: the rate p of the two
+    keras.layers.Dropout layers. Returns a keras.Sequential, built after keras.utils.set_random_seed(seed).
+    """
+    ### BEGIN SOLUTION
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((n_features,)),
+        keras.layers.Dense(hidden, activation="relu"), keras.layers.Dropout(dropout),
+        keras.layers.Dense(hidden, activation="relu"), keras.layers.Dropout(dropout),
+        keras.layers.Dense(n_classes),
+    ])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_build_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 model = build_mlp(64, 10, hidden=256, dropout=0.5, seed=0)
 n_parameters = sum(p.numel() for p in model.parameters())
 assert n_parameters == 85002, f"expected 85002 parameters, got {n_parameters}"
@@ -345,7 +479,33 @@ _z = torch.rand(5, 20, device=device)
 assert _d(_z).shape == (5, 3) and bool((_d(_z) < 0).any() or (_d(-_z) < 0).any()), "output logits, not probabilities"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% nbgrader={"grade": true, "grade_id": "test_build_mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
+model = build_mlp(64, 10, hidden=256, dropout=0.5, seed=0)
+n_parameters = model.count_params()
+assert n_parameters == 85002, f"expected 85002 parameters, got {n_parameters}"
+x = X_train[:8]
+out = model(x, training=False)
+assert tuple(out.shape) == (8, 10), f"expected logits of shape (8, 10), got {tuple(out.shape)}"
+assert np.array_equal(out, model(x, training=False)), "with training=False the output must be deterministic"
+assert not np.array_equal(model(x, training=True), model(x, training=True)), "dropout=0.5 must change the output in training"
+### BEGIN HIDDEN TESTS
+_a, _b = build_mlp(64, 10, hidden=32, dropout=0.0, seed=3), build_mlp(64, 10, hidden=32, dropout=0.0, seed=3)
+assert all(np.array_equal(_p, _q) for _p, _q in zip(_a.get_weights(), _b.get_weights())), "same seed, same weights"
+_c = build_mlp(64, 10, hidden=32, dropout=0.0, seed=4)
+assert not all(np.array_equal(_p, _q) for _p, _q in zip(_a.get_weights(), _c.get_weights()))
+assert np.array_equal(_a(x, training=True), _a(x, training=True)), "dropout=0 must not change the output"
+_denses = [_l for _l in _a.layers if isinstance(_l, keras.layers.Dense)]
+assert [tuple(_l.kernel.shape) for _l in _denses] == [(64, 32), (32, 32), (32, 10)]
+_d = build_mlp(20, 3, hidden=7, dropout=0.3, seed=0)
+assert [tuple(_l.kernel.shape) for _l in _d.layers if isinstance(_l, keras.layers.Dense)] == [(20, 7), (7, 7), (7, 3)]
+_drops = [_l for _l in _d.layers if isinstance(_l, keras.layers.Dropout)]
+assert len(_drops) == 2 and all(abs(_l.rate - 0.3) < 1e-12 for _l in _drops)
+_z = np.random.default_rng(0).random((5, 20)).astype(np.float32)
+assert tuple(_d(_z).shape) == (5, 3)
+assert bool(np.any(_d(_z, training=False) < 0) or np.any(_d(-_z, training=False) < 0)), "output logits, not probabilities"
+### END HIDDEN TESTS
+
+# %% [markdown] track="pytorch"
 # ## Task 5 · The L2 penalty (1 point)
 # L2 regularization adds the squared size of the weights to the loss,
 #
@@ -357,7 +517,21 @@ assert _d(_z).shape == (5, 3) and bool((_d(_z) < 0).any() or (_d(-_z) < 0).any()
 # asking for them. Write `l2_penalty(model)`, the sum $\sum_\ell \lVert W_\ell \rVert^2$ as a tensor that
 # gradients flow through; `train_mlp` multiplies it by $\lambda$ = `l2`.
 
-# %% nbgrader={"grade": false, "grade_id": "l2_penalty", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] track="tensorflow"
+# ## Task 5 · The L2 penalty (1 point)
+# L2 regularization adds the squared size of the weights to the loss,
+#
+# $$\mathcal L(\theta) = \frac{1}{B} \sum_{n=1}^{B} \mathrm{CE}(f_\theta(x_n), y_n) \;+\; \lambda \sum_{\ell} \lVert W_\ell \rVert^2,
+# \qquad \lVert W \rVert^2 = \sum_{ij} W_{ij}^2,$$
+#
+# over the weight matrices of the three linear layers (not the biases). Its gradient, $2\lambda W$, pulls
+# every weight towards 0 at every step ("weight decay"); large weights survive only where the data keeps
+# asking for them. Write `l2_penalty(model)`, the sum $\sum_\ell \lVert W_\ell \rVert^2$ over the `kernel`s of the
+# `Dense` layers, as a tensor that `tf.GradientTape` can differentiate; `train_mlp` multiplies it by $\lambda$ = `l2`.
+# (Keras can also add the penalty for you, `Dense(..., kernel_regularizer=keras.regularizers.L2(l2))`; here
+# you write it out, so that you see where it enters the loss.)
+
+# %% nbgrader={"grade": false, "grade_id": "l2_penalty", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
 def l2_penalty(model):
     """Sum of the squared entries of the weight matrices of all nn.Linear layers of `model` (biases excluded).
 
@@ -368,7 +542,19 @@ def l2_penalty(model):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_l2_penalty", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "l2_penalty", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
+def l2_penalty(model):
+    """Sum of the squared entries of the kernels (weight matrices) of all Dense layers of `model` (biases excluded).
+
+    Returns a scalar tf.Tensor that tf.GradientTape can differentiate.
+    """
+    ### BEGIN SOLUTION
+    return tf.add_n([tf.reduce_sum(tf.square(layer.kernel)) for layer in model.layers
+                     if isinstance(layer, keras.layers.Dense)])
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_l2_penalty", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 tiny = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)).to(device)
 with torch.no_grad():
     tiny[0].weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
@@ -386,7 +572,25 @@ assert abs(l2_penalty(_m).item() - _expected) < 1e-4 * _expected
 assert tiny[0].bias.grad is None or float(tiny[0].bias.grad.abs().sum()) == 0.0
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% nbgrader={"grade": true, "grade_id": "test_l2_penalty", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
+tiny = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1)])
+tiny.layers[0].kernel.assign([[1.0, 3.0], [2.0, 4.0]])
+tiny.layers[1].kernel.assign([[0.5], [-0.5]])
+tiny.layers[0].bias.assign([10.0, 10.0])
+with tf.GradientTape() as tape:
+    penalty = l2_penalty(tiny)
+assert tf.is_tensor(penalty) and penalty.shape.rank == 0, "return a scalar tensor"
+assert abs(float(penalty) - 30.5) < 1e-5, f"expected 1 + 4 + 9 + 16 + 0.25 + 0.25 = 30.5 (biases excluded), got {float(penalty)}"
+grads = tape.gradient(penalty, [tiny.layers[1].kernel, tiny.layers[0].bias])
+assert np.allclose(grads[0], 2 * tiny.layers[1].kernel.numpy()), "the gradient of ||W||^2 is 2 W"
+### BEGIN HIDDEN TESTS
+assert grads[1] is None or float(tf.reduce_sum(tf.abs(grads[1]))) == 0.0
+_m = build_mlp(64, 10, hidden=16, dropout=0.5, seed=1)
+_expected = sum(float(np.sum(_l.kernel.numpy().astype(np.float64) ** 2)) for _l in _m.layers if isinstance(_l, keras.layers.Dense))
+assert abs(float(l2_penalty(_m)) - _expected) < 1e-4 * _expected
+### END HIDDEN TESTS
+
+# %% [markdown] track="pytorch"
 # ## Task 6 · The training loop (4 points)
 # Write `train_mlp`. It trains `model` in place for `epochs` epochs with `torch.optim.Adam(model.parameters(), lr=lr)`
 # on mini-batches of `batch_size` samples, shuffled anew every epoch, minimizing the cross-entropy plus
@@ -403,7 +607,26 @@ assert tiny[0].bias.grad is None or float(tiny[0].bias.grad.abs().sum()) == 0.0
 # in evaluation mode: switch back with `model.train()` before training, or dropout never acts. Call
 # `torch.manual_seed(seed)` at the start so that shuffling and dropout repeat from run to run.
 
-# %% nbgrader={"grade": false, "grade_id": "train_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] track="tensorflow"
+# ## Task 6 · The training loop (4 points)
+# Write `train_mlp`. It trains `model` in place for `epochs` epochs with `keras.optimizers.Adam(learning_rate=lr)`
+# on mini-batches of `batch_size` samples, shuffled anew every epoch, minimizing the cross-entropy plus
+# `l2 * l2_penalty(model)` (compute both inside a `tf.GradientTape`, then `optimizer.apply_gradients`).
+# After every epoch it records, with `evaluate`, the training loss and accuracy and the validation loss
+# and accuracy. It returns the history, a dict of four lists of floats (one entry per epoch run) and the
+# index of the epoch whose weights the model holds at the end:
+#
+# ```python
+# {"train_loss": [...], "train_acc": [...], "val_loss": [...], "val_acc": [...], "best_epoch": int}
+# ```
+#
+# For this task ignore `patience` (it is `None` here): the model ends with the weights of the last epoch,
+# so `best_epoch` is the last index. Task 8 adds early stopping. Call the model with `training=True` in the
+# training step, or dropout never acts. Call `keras.utils.set_random_seed(seed)` at the start and shuffle
+# with `np.random.default_rng(seed)`, so that shuffling and dropout repeat from run to run. Wrapping the
+# training step in `@tf.function` makes it several times faster.
+
+# %% nbgrader={"grade": false, "grade_id": "train_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
 def train_mlp(model, X_train, y_train, X_val, y_val, epochs=60, lr=1e-2, l2=0.0, patience=None, batch_size=32, seed=0):
     """Train `model` in place with Adam on cross-entropy + l2 * l2_penalty(model); return its history.
 
@@ -443,6 +666,54 @@ def train_mlp(model, X_train, y_train, X_val, y_val, epochs=60, lr=1e-2, l2=0.0,
             break
     if patience is not None:
         model.load_state_dict(best_state)
+    history["best_epoch"] = best_epoch
+    return history
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "train_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
+def train_mlp(model, X_train, y_train, X_val, y_val, epochs=60, lr=1e-2, l2=0.0, patience=None, batch_size=32, seed=0):
+    """Train `model` in place with Adam on cross-entropy + l2 * l2_penalty(model); return its history.
+
+    X_train (N, 64) float32, y_train (N,) int64, X_val (M, 64), y_val (M,): numpy arrays.
+    epochs: the most epochs to run; lr: Adam's learning rate; l2: the penalty weight lambda (0: none);
+    patience: None (no early stopping) or an int >= 1 (task 8); batch_size: samples per step; seed: for
+    keras.utils.set_random_seed and the shuffling. Returns {"train_loss", "train_acc", "val_loss", "val_acc":
+    lists of floats, one per epoch run, measured with evaluate() after the epoch; "best_epoch": index of the
+    epoch whose weights the model holds at the end}.
+    """
+    ### BEGIN SOLUTION
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, X_train.shape[1]], tf.float32), tf.TensorSpec([None], tf.int64)])
+    def train_step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, training=True)) + l2 * l2_penalty(model)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    best_loss, best_epoch, best_weights = float("inf"), 0, None
+    for epoch in range(epochs):
+        order = rng.permutation(len(X_train))
+        for start in range(0, len(X_train), batch_size):
+            idx = order[start:start + batch_size]
+            train_step(tf.constant(X_train[idx], tf.float32), tf.constant(y_train[idx], tf.int64))
+        train_loss, train_acc = evaluate(model, X_train, y_train)
+        val_loss, val_acc = evaluate(model, X_val, y_val)
+        for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
+            history[key].append(value)
+        if patience is None:
+            best_epoch = epoch
+        elif val_loss < best_loss:  # early stopping: remember the best weights so far
+            best_loss, best_epoch, best_weights = val_loss, epoch, model.get_weights()
+        elif epoch - best_epoch >= patience:  # no improvement for `patience` epochs
+            break
+    if patience is not None:
+        model.set_weights(best_weights)
     history["best_epoch"] = best_epoch
     return history
     ### END SOLUTION
@@ -514,7 +785,7 @@ else:
 # of the digits, and check that `l2` really shrinks the weights and that dropout is on during the training
 # steps and off in `evaluate`.
 
-# %% nbgrader={"grade": true, "grade_id": "test_train_mlp", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_train_mlp", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 model, history = run()
 assert set(history) == {"train_loss", "train_acc", "val_loss", "val_acc", "best_epoch"}, sorted(history)
 assert all(len(history[k]) == EPOCHS for k in ("train_loss", "train_acc", "val_loss", "val_acc")), "one entry per epoch"
@@ -548,6 +819,49 @@ finally:
     _hook.remove()
 assert any(_g for _g, _t in _modes), "no training step ran"
 assert all(_t for _g, _t in _modes if _g), "every training step must run in training mode (model.train())"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_mlp", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
+model, history = run()
+assert set(history) == {"train_loss", "train_acc", "val_loss", "val_acc", "best_epoch"}, sorted(history)
+assert all(len(history[k]) == EPOCHS for k in ("train_loss", "train_acc", "val_loss", "val_acc")), "one entry per epoch"
+assert all(np.isfinite(history[k]).all() for k in ("train_loss", "train_acc", "val_loss", "val_acc"))
+assert history["best_epoch"] == EPOCHS - 1, "without patience the model keeps the last epoch's weights"
+assert np.allclose(evaluate(model, X_val, y_val), (history["val_loss"][-1], history["val_acc"][-1]), rtol=1e-4), \
+    "the last entries must be evaluate() of the final model"
+assert history["train_loss"][-1] < 0.01 and history["train_acc"][-1] == 1.0, "the baseline should fit the training set"
+assert np.argmin(history["val_loss"]) < EPOCHS // 2, "the validation loss should reach its minimum early"
+assert history["val_loss"][-1] > min(history["val_loss"]), "the validation loss should turn up"
+### BEGIN HIDDEN TESTS
+_data = digits_split(seed=11)
+_model, _h = run(split=11, seed=1)
+assert len(_h["val_loss"]) == EPOCHS and _h["best_epoch"] == EPOCHS - 1
+assert np.allclose(evaluate(_model, _data[0], _data[1]), (_h["train_loss"][-1], _h["train_acc"][-1]), rtol=1e-4)
+assert _h["train_acc"][-1] == 1.0 and np.argmin(_h["val_loss"]) < EPOCHS // 2
+assert _h["train_loss"][-1] < 0.01 and _h["val_loss"][-1] > min(_h["val_loss"])
+# l2 shrinks the weights
+_small = [build_mlp(64, 10, hidden=64, seed=2) for _ in range(2)]
+for _m, _lam in zip(_small, (0.0, 0.1)):
+    train_mlp(_m, X_train, y_train, X_val, y_val, epochs=5, lr=LR, l2=_lam, seed=2)
+_norms = [sum(float(np.sum(_l.kernel.numpy() ** 2)) for _l in _m.layers if isinstance(_l, keras.layers.Dense)) for _m in _small]
+assert _norms[1] < 0.5 * _norms[0], _norms
+# dropout acts in the training steps (training=True) and not in evaluate (training=False)
+_modes = []
+_dropout_call = keras.layers.Dropout.call
+
+
+def _spy_call(self, inputs, training=False):
+    _modes.append(bool(training))
+    return _dropout_call(self, inputs, training=training)
+
+
+keras.layers.Dropout.call = _spy_call
+try:
+    _m = build_mlp(64, 10, hidden=16, dropout=0.5, seed=0)
+    train_mlp(_m, X_train, y_train, X_val, y_val, epochs=3, lr=LR, seed=0)
+finally:
+    keras.layers.Dropout.call = _dropout_call
+assert True in _modes, "call the model with training=True in the training step, so that dropout acts"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -625,13 +939,22 @@ else:
     plt.legend()
     plt.show()
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # ## Task 8 · Early stopping (3 points)
 # Now complete the `patience` part of `train_mlp` (edit the cell of task 6). With `patience` an int,
 # after each epoch compare the validation loss with the lowest one so far: if it is lower, remember this
 # epoch and a copy of the weights (`copy.deepcopy(model.state_dict())`); if it has not been lower for
 # `patience` epochs, stop. Whether it stopped or ran all `epochs`, the model must end with the weights of
 # the best epoch (`model.load_state_dict(...)`), and `best_epoch` is that epoch's index. So with
+# patience $P$ the history has $t^\star + P + 1$ entries when training stopped, and `best_epoch` $= t^\star$.
+
+# %% [markdown] track="tensorflow"
+# ## Task 8 · Early stopping (3 points)
+# Now complete the `patience` part of `train_mlp` (edit the cell of task 6). With `patience` an int,
+# after each epoch compare the validation loss with the lowest one so far: if it is lower, remember this
+# epoch and a copy of the weights (`model.get_weights()`, a list of numpy arrays); if it has not been lower
+# for `patience` epochs, stop. Whether it stopped or ran all `epochs`, the model must end with the weights of
+# the best epoch (`model.set_weights(...)`), and `best_epoch` is that epoch's index. So with
 # patience $P$ the history has $t^\star + P + 1$ entries when training stopped, and `best_epoch` $= t^\star$.
 
 # %% nbgrader={"grade": false, "grade_id": "early_stopping_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -770,7 +1093,7 @@ assert _reg["val_acc"][_reg["best_epoch"]] >= _base["val_acc"][-1] - 0.03
 # network overfits much less (the gap itself shrinks), so the penalties should be weaker; I would re-tune
 # $\lambda$ and $p$ on the validation set, or make the network wider now that the data can support it.
 
-# %% [markdown]
+# %% [markdown] track="pytorch"
 # ## Going further (not graded)
 # 1. Replace the L2 penalty by `torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=...)`. AdamW
 #    decays the weights directly instead of adding $2\lambda W$ to the gradient that Adam then rescales: do
@@ -780,3 +1103,15 @@ assert _reg["val_acc"][_reg["best_epoch"]] >= _base["val_acc"][-1] - 0.03
 # 3. Repeat part A with 200 training points instead of 20: which degree wins now?
 # 4. Compare with the TensorFlow twin, `overfitting-tensorflow`, where the same loop is written with
 #    `tf.GradientTape` and Keras layers. The lessons in `lessons/03-overfitting/` show more tools against overfitting.
+
+# %% [markdown] track="tensorflow"
+# ## Going further (not graded)
+# 1. Replace the L2 penalty by `keras.optimizers.AdamW(learning_rate=lr, weight_decay=...)`. AdamW decays
+#    the weights directly instead of adding $2\lambda W$ to the gradient that Adam then rescales: do you need
+#    a different value to get the same gap? Then let Keras do the whole job: `kernel_regularizer`, `Dropout`,
+#    `model.fit(..., callbacks=[keras.callbacks.EarlyStopping(patience=..., restore_best_weights=True)])`.
+# 2. Train the baseline on 600 images instead of 150 (make the split yourself with `mf.train_val_test_split`,
+#    as `digits_split` does). How do the turning epoch and the gap change?
+# 3. Repeat part A with 200 training points instead of 20: which degree wins now?
+# 4. Compare with the PyTorch twin, `overfitting-pytorch`, where the same loop is written with `torch`.
+#    The lessons in `lessons/03-overfitting/` show more tools against overfitting.

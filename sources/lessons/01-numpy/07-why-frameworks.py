@@ -52,6 +52,7 @@ total_backward = sum(c["backward"] for c in counts.values())
 print(f"{'total':>12}: forward {total_forward:3d} lines, backward {total_backward:3d} lines")
 assert 0.5 < total_backward / total_forward < 2  # about as much backward code as forward code
 
+
 # %% [markdown]
 # About as much code goes into the backward passes as into the forward passes, and each backward line
 # is the result of a derivation that can go wrong silently: a wrong gradient does not crash, the network
@@ -139,6 +140,7 @@ print(ag.format_graph(L))
 nodes, edges = ag.trace(L)
 assert [n.op for n in nodes if n.parents] == ["*", "sum", "+", "sigmoid", "log", "neg"]
 assert len(nodes) == 9 and len(edges) == 8
+
 
 # %% [markdown]
 # `format_graph` prints the nodes in **topological order**: every node after all of its inputs, so
@@ -351,6 +353,7 @@ np.testing.assert_allclose(losses_auto, losses_hand, rtol=1e-9)
 for name, p in net.named_parameters():
     np.testing.assert_allclose(params[name].data, p.data, rtol=1e-8, atol=1e-12)
 assert val_accuracy_auto == val_accuracy_hand and val_accuracy_auto > 0.9
+
 
 # %% [markdown]
 # The two curves lie exactly on top of each other, and after all these steps the weights agree to
