@@ -4,6 +4,7 @@ un-rendered math finds what it should. tests/test_site_build.py checks the built
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -135,3 +136,32 @@ def test_write_sources_rewrites_only_what_changed(tmp_path):
 ])
 def test_unrendered_math(html, found):
     assert course_site.unrendered_math(html) == found
+
+
+def test_lesson_images_are_in_the_site():
+    """Relative images in lesson markdown must exist and lie in a folder the site mirrors."""
+    found = 0
+    for path in sorted(ROOT.glob("lessons/**/*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in (c for c in cells if c["cell_type"] == "markdown"):
+            for src in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)|<img[^>]+src=\"([^\"]+)\"", "".join(cell["source"])):
+                src = src[0] or src[1]
+                if re.match(r"^[a-z]+:", src):
+                    continue
+                target = (path.parent / src).resolve()
+                assert target.is_file(), f"{path.relative_to(ROOT)}: image {src} not found"
+                rel = target.relative_to(ROOT).as_posix()
+                assert any(rel.startswith(f"{folder}/") for folder in layout.MIRRORED), \
+                    f"{path.relative_to(ROOT)}: image {src} is outside the folders the site copies {layout.MIRRORED}"
+                found += 1
+    assert found >= 2, "expected the network and dropout figures in the lessons"
+
+
+def test_figures_are_current(tmp_path):
+    sys.path.insert(0, str(ROOT / "site" / "figures"))
+    import make_figures
+
+    make_figures.main(tmp_path)
+    for name in make_figures.FIGURES:
+        assert (tmp_path / name).read_bytes() == (ROOT / "site" / "figures" / name).read_bytes(), \
+            f"site/figures/{name} is not what site/figures/make_figures.py draws: run it"

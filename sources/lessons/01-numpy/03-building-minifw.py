@@ -175,6 +175,13 @@ assert np.allclose(grad, (mf.softmax(logits) - mf.one_hot(labels, 3)) / 4)
 # for training. With `input_grad=False`, which is what `Model` passes, the first layer skips
 # computing it.
 
+# %% [markdown]
+# ![A network drawn as neurons and layers: 4 inputs, 5 hidden units, 3 outputs; the 4 weights into one hidden unit are highlighted](../../site/figures/mlp.svg)
+#
+# `Sequential(Linear(4, 5), ReLU(), Linear(5, 3))` drawn as neurons and layers: each line is one
+# weight, and each hidden unit adds up all four inputs times its weights (one column of $W_1$),
+# adds its bias and applies ReLU. Forward goes left to right, backward right to left.
+
 # %%
 show(mf.Sequential.__init__, mf.Sequential.forward, mf.Sequential.backward)
 assert "reversed(" in inspect.getsource(mf.Sequential.backward)
