@@ -145,7 +145,12 @@ def _toc_entry(entry: Notebook | Topic) -> dict:
     return {"file": entry.docname}
 
 
-def toc(parts: list[Part], labs: list[Notebook | Topic]) -> dict:
+def api_modules(root: Path = ROOT) -> list[str]:
+    """minifw's public modules: one API page each (written by sphinx-autodoc2)."""
+    return sorted(p.stem for p in (root / "minifw").glob("*.py") if not p.name.startswith("_"))
+
+
+def toc(parts: list[Part], labs: list[Notebook | Topic], root: Path = ROOT) -> dict:
     """The Jupyter Book (`jb-book`) table of contents."""
     return {
         "format": "jb-book",
@@ -153,7 +158,8 @@ def toc(parts: list[Part], labs: list[Notebook | Topic]) -> dict:
         "parts": [{"caption": p.caption, "chapters": [_toc_entry(e) for e in p.entries]} for p in parts]
         + [
             {"caption": "Labs", "chapters": [{"file": "labs/index", "sections": [_toc_entry(e) for e in labs]}]},
-            {"caption": "Reference", "chapters": [{"file": "apidocs/minifw/minifw"}]},
+            {"caption": "Reference", "chapters": [{"file": "apidocs/minifw/minifw", "sections": [
+                {"file": f"apidocs/minifw/minifw.{m}"} for m in api_modules(root)]}]},
         ],
     }
 
@@ -192,7 +198,7 @@ def topic_page(topic: Topic) -> str:
         "",
     ]
     for track, nb in topic.twins.items():
-        sections = "\n".join(f"- {s}" for s in nb.sections)
+        sections = "\n".join("- " + re.sub(r"^(\d+)\. ", r"\1\\. ", s) for s in nb.sections)  # "1." is no list
         intro = re.sub(r"^#+ +(.*)$", r"**\1**", nb.intro, flags=re.M)  # no headings inside a tab
         lines += [
             f":::::{{tab-item}} {TRACKS[track]}",
@@ -254,7 +260,7 @@ def sources(root: Path = ROOT) -> tuple[dict[str, bytes | Path], dict[str, str]]
     index = (SITE / "index.md").read_text(encoding="utf-8")
     files["index.md"] = index.replace("<!-- course-map -->", course_map(parts, labs)).encode()
     files["labs/index.md"] = (SITE / "labs.md").read_bytes()
-    files["_toc.yml"] = yaml.safe_dump(toc(parts, labs), sort_keys=False, allow_unicode=True).encode()
+    files["_toc.yml"] = yaml.safe_dump(toc(parts, labs, root), sort_keys=False, allow_unicode=True).encode()
     return files, twin_headers(every)
 
 

@@ -5,7 +5,9 @@
 - Serves MathJax 3 from the site (the django-static-mathjax wheel ships it): pages render math
   offline.
 - Lets Sphinx read (and so execute) notebooks in parallel: two extensions that Jupyter Book
-  loads do not declare that they are parallel-safe, though they act only after reading.
+  loads do not declare that they are parallel-safe, though they act only after reading. Sphinx
+  hands each reader process a contiguous block of pages; the lessons to execute are spread
+  over the blocks so that no reader gets all the slow ones.
 - Fails the build (a warning; `make site` turns warnings into errors) when a page shows math
   that was not rendered: `$...$`, `\\(`, `\\begin{` left in its text.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.parallel import make_chunks
 
 LOGGER = logging.getLogger(__name__)
 # MathJax files the site needs: the combined TeX component, the extensions it loads on demand,
@@ -42,11 +45,23 @@ def _add_twin_header(app: Sphinx, docname: str, source: list[str]) -> None:
     source[0] = json.dumps(notebook)
 
 
-def _allow_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
+def _parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
     for name in PARALLEL_SAFE_UNDECLARED:
         extension = app.extensions.get(name)
         if extension is not None and extension.parallel_read_safe is None:
             extension.parallel_read_safe = True
+    if app.parallel < 2:
+        return
+    sizes = [len(block) for block in make_chunks(list(docnames), app.parallel)]
+    executed = [d for d in docnames if d.startswith("lessons/") and str(env.doc2path(d)).endswith(".ipynb")]
+    blocks: list[list[str]] = [[] for _ in sizes]
+    turn = 0
+    for docname in executed + [d for d in docnames if d not in executed]:
+        while len(blocks[turn % len(blocks)]) >= sizes[turn % len(blocks)]:
+            turn += 1
+        blocks[turn % len(blocks)].append(docname)
+        turn += 1
+    docnames[:] = [d for block in blocks for d in block]
 
 
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
@@ -110,7 +125,7 @@ def _check_math(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict:
-    app.connect("env-before-read-docs", _allow_parallel_read)
+    app.connect("env-before-read-docs", _parallel_read)
     app.connect("source-read", _add_twin_header)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _check_math)
