@@ -216,7 +216,7 @@ def topic_page(topic: Topic) -> str:
             ":ref-type: doc",
             ":color: primary",
             "",
-            f"Read the {TRACKS[track]} lesson",
+            f"Read the {TRACKS[track]} {'lab' if nb.docname.startswith('labs/') else 'lesson'}",
             "```",
             ":::::",
             "",

@@ -104,8 +104,7 @@ def test_twin_pages_have_synchronized_framework_tabs():
 
 def _solution_lines() -> set[str]:
     """Lines of the reference solutions and hidden tests that neither a lab nor a lesson shows."""
-    public = "\n".join(_code(nb.path) for nb in _lessons() + _labs())
-    public += "\n".join("".join(c["source"]) for nb in _labs() for c in
+    public = "\n".join("".join(c["source"]) for nb in _lessons() + _labs() for c in
                         json.loads((ROOT / nb.path).read_text(encoding="utf-8"))["cells"])
     public_lines = {line.strip() for line in public.splitlines()}
     secret = set()
@@ -208,9 +207,11 @@ def browser():
 
 @pytest.fixture(scope="module")
 def site_url():
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(HTML)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

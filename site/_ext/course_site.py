@@ -8,6 +8,8 @@
   loads do not declare that they are parallel-safe, though they act only after reading. Sphinx
   hands each reader process a contiguous block of pages; the lessons to execute are spread
   over the blocks so that no reader gets all the slow ones.
+- Drops scripts that a page would load twice (sphinx-thebe's configuration is added twice by
+  Jupyter Book 1, and its second `const THEBE_JS_URL` is a JavaScript error on every page).
 - Fails the build (a warning; `make site` turns warnings into errors) when a page shows math
   that was not rendered: `$...$`, `\\(`, `\\begin{` left in its text.
 """
@@ -62,6 +64,16 @@ def _parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
         blocks[turn % len(blocks)].append(docname)
         turn += 1
     docnames[:] = [d for block in blocks for d in block]
+
+
+def _unique_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        key = (getattr(script, "filename", script) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
 
 
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
@@ -127,6 +139,7 @@ def _check_math(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("env-before-read-docs", _parallel_read)
     app.connect("source-read", _add_twin_header)
+    app.connect("html-page-context", _unique_scripts, priority=900)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _check_math)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
