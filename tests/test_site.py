@@ -165,3 +165,22 @@ def test_figures_are_current(tmp_path):
     for name in make_figures.FIGURES:
         assert (tmp_path / name).read_bytes() == (ROOT / "site" / "figures" / name).read_bytes(), \
             f"site/figures/{name} is not what site/figures/make_figures.py draws: run it"
+
+
+def test_api_package_toctree_becomes_links():
+    source = ["# minifw\n\n## Submodules\n\n```{toctree}\n:titlesonly:\n:maxdepth: 1\n\nminifw.layers\nminifw.optim\n```\n"]
+    course_site._api_toctree_as_list(None, "apidocs/minifw/minifw", source)
+    assert "{toctree}" not in source[0]
+    assert "- {py:mod}`minifw.layers`\n- {py:mod}`minifw.optim`\n" in source[0]
+
+
+def test_twin_header_goes_under_the_title(tmp_path):
+    (tmp_path / "_twins.json").write_text(json.dumps({"lessons/x-pytorch": "HEADER"}))
+    notebook = {"cells": [{"cell_type": "markdown", "source": "# Title\nIntro"}], "metadata": {}}
+    app = type("App", (), {"srcdir": str(tmp_path)})()
+    source = [json.dumps(notebook)]
+    course_site._add_twin_header(app, "lessons/x-pytorch", source)
+    assert json.loads(source[0])["cells"][0]["source"] == "# Title\n\nHEADER\nIntro"
+    other = [json.dumps(notebook)]
+    course_site._add_twin_header(app, "lessons/y", other)
+    assert json.loads(other[0]) == notebook

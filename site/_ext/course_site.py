@@ -2,6 +2,8 @@
 
 - Puts the framework tabs (`_twins.json`, written by site/layout.py) under the title of each
   twin notebook while Sphinx reads it, so the copied notebook (and its download) stays as is.
+- Turns the toctree of the API package page (sphinx-autodoc2) into a list of links: `_toc.yml`
+  already puts the modules in the navigation, and a second toctree would list them twice.
 - Serves MathJax 3 from the site (the django-static-mathjax wheel ships it): pages render math
   offline.
 - Lets Sphinx read (and so execute) notebooks in parallel: two extensions that Jupyter Book
@@ -33,6 +35,15 @@ MATHJAX_PARTS = ["tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "ada
 # is safe, but that do not say so (Sphinx then reads serially).
 PARALLEL_SAFE_UNDECLARED = ("sphinx_multitoc_numbering", "sphinx_jupyterbook_latex")
 UNRENDERED = re.compile(r"\$[^$\s][^$]*[^$\s]\$|\$\S\$|\\\(|\\\[|\\begin\{")
+
+
+API_TOCTREE = re.compile(r"```\{toctree\}\n(?::[^\n]*\n)*\n((?:[^`\n][^\n]*\n)+)```")
+
+
+def _api_toctree_as_list(app: Sphinx, docname: str, source: list[str]) -> None:
+    if docname.startswith("apidocs/"):
+        source[0] = API_TOCTREE.sub(
+            lambda m: "".join(f"- {{py:mod}}`{name.strip()}`\n" for name in m.group(1).splitlines()), source[0])
 
 
 def _add_twin_header(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -139,6 +150,7 @@ def _check_math(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("env-before-read-docs", _parallel_read)
     app.connect("source-read", _add_twin_header)
+    app.connect("source-read", _api_toctree_as_list)
     app.connect("html-page-context", _unique_scripts, priority=900)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _check_math)
