@@ -90,7 +90,7 @@ def topic_title(pytorch: str, tensorflow: str, slug: str) -> str:
         common.append(a)
     while common and (common[-1].lower() in {"in", "with", "and", "using", "·", "-", "—", "(", "with:"}):
         common.pop()
-    title = " ".join(common).rstrip(" (:·-—")
+    title = " ".join(common).rstrip(" (:;,·-—")
     if not re.sub(r"[\d·.\s]", "", title):  # nothing but the number is shared
         title = f"{title} · {_humanize(slug)}" if title else _humanize(slug)
     return title

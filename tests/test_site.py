@@ -100,6 +100,8 @@ def test_home_page_maps_every_lesson(generated):
     ("02·03 · High-level training with PyTorch Lightning", "02·03 · Keras: the high-level API", "03-high-level",
      "02·03 · High level"),
     ("Lab · Classification with PyTorch", "Lab · Classification with Keras", "classification", "Lab · Classification"),
+    ("04·03 · Beyond dense networks, in PyTorch", "04·03 · Beyond dense networks, in Keras", "03-beyond-dense",
+     "04·03 · Beyond dense networks"),
 ])
 def test_topic_title(pytorch, tensorflow, slug, expected):
     assert layout.topic_title(pytorch, tensorflow, slug) == expected
