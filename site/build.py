@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -73,18 +74,30 @@ def _type_aliases() -> list[tuple[str, str]]:
     return names
 
 
+# A kernel that cannot start because another process took its port between jupyter_client
+# choosing it and the kernel binding it: a race, not a lesson's fault. The build is retried once
+# (the lessons that ran are cached, so the retry re-runs only the rest).
+KERNEL_START_FAILURES = ("Kernel didn't respond", "Address already in use", "Kernel died before replying")
+
+
 def _sphinx(builder: str, outdir: Path, jobs: int, overrides: dict) -> int:
     from jupyter_book.sphinx import build_sphinx
 
-    result = build_sphinx(
-        str(SRC), str(outdir), noconfig=True, path_config=str(HERE / "_config.yml"),
-        confoverrides=dict(overrides), builder=builder, warningiserror=True, keep_going=True,
-        jobs=jobs, use_external_toc=True,
-    )
-    if isinstance(result, BaseException):
+    for attempt in (1, 2):
+        result = build_sphinx(
+            str(SRC), str(outdir), noconfig=True, path_config=str(HERE / "_config.yml"),
+            confoverrides=dict(overrides), builder=builder, warningiserror=True, keep_going=True,
+            jobs=jobs, use_external_toc=True,
+        )
+        if not isinstance(result, BaseException):
+            return int(result)
+        text = "".join(traceback.format_exception(result)) + " ".join(map(str, result.args))
+        if attempt == 1 and any(failure in text for failure in KERNEL_START_FAILURES):
+            print("site: a kernel did not start (its port was taken); building again", file=sys.stderr, flush=True)
+            continue
         print(f"site: {builder} failed: {result!r}", file=sys.stderr)
         return 1
-    return int(result)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
