@@ -186,3 +186,11 @@ def test_twin_header_goes_under_the_title(tmp_path):
     other = [json.dumps(notebook)]
     course_site._add_twin_header(app, "lessons/y", other)
     assert json.loads(other[0]) == notebook
+
+
+def test_review_answers_become_dropdowns():
+    cell = "1. How many?\n   <details><summary>Answer</summary>$480\\,000 + 1$.</details>\n2. Next"
+    source = [json.dumps({"cells": [{"cell_type": "markdown", "source": cell}]})]
+    course_site._details_as_dropdowns(None, "lessons/x", source)
+    assert json.loads(source[0])["cells"][0]["source"] == (
+        "1. How many?\n   ::::{dropdown} Answer\n   $480\\,000 + 1$.\n   ::::\n2. Next")

@@ -2,6 +2,8 @@
 
 - Puts the framework tabs (`_twins.json`, written by site/layout.py) under the title of each
   twin notebook while Sphinx reads it, so the copied notebook (and its download) stays as is.
+- Turns `<details><summary>Answer</summary>...</details>` (the review questions' answers) into
+  MyST dropdowns: raw HTML is not parsed, so math inside it would stay un-rendered.
 - Turns the toctree of the API package page (sphinx-autodoc2) into a list of links: `_toc.yml`
   already puts the modules in the navigation, and a second toctree would list them twice.
 - Serves MathJax 3 from the site (the django-static-mathjax wheel ships it): pages render math
@@ -44,6 +46,25 @@ def _api_toctree_as_list(app: Sphinx, docname: str, source: list[str]) -> None:
     if docname.startswith("apidocs/"):
         source[0] = API_TOCTREE.sub(
             lambda m: "".join(f"- {{py:mod}}`{name.strip()}`\n" for name in m.group(1).splitlines()), source[0])
+
+
+DETAILS = re.compile(r"^([ \t]*)<details>\s*<summary>(.*?)</summary>(.*?)</details>", re.M | re.S)
+
+
+def _dropdown(match: re.Match) -> str:
+    indent, summary, body = match.group(1), match.group(2).strip(), match.group(3).strip()
+    lines = [f"::::{{dropdown}} {summary}", *body.splitlines(), "::::"]
+    return "\n".join(indent + line if line.strip() else "" for line in lines)
+
+
+def _details_as_dropdowns(app: Sphinx, docname: str, source: list[str]) -> None:
+    if not source[0].lstrip().startswith("{") or "<details>" not in source[0]:
+        return
+    notebook = json.loads(source[0])
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            cell["source"] = DETAILS.sub(_dropdown, "".join(cell["source"]))
+    source[0] = json.dumps(notebook)
 
 
 def _add_twin_header(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -151,6 +172,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-before-read-docs", _parallel_read)
     app.connect("source-read", _add_twin_header)
     app.connect("source-read", _api_toctree_as_list)
+    app.connect("source-read", _details_as_dropdowns)
     app.connect("html-page-context", _unique_scripts, priority=900)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _check_math)
