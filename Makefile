@@ -12,10 +12,12 @@ PYTEST_ARGS ?=
 # Parallel pytest workers (each notebook, each test file runs whole on one worker).
 WORKERS ?= auto
 LAB_ARGS ?=
+# Extra arguments for site/build.py (for example: SITE_ARGS=--fresh to re-execute every lesson).
+SITE_ARGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab lab-instructor test install lock clean-venv
+.PHONY: lab lab-instructor test site install lock clean-venv
 
 install: $(STAMP)
 
@@ -37,6 +39,14 @@ lab-instructor: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The course as a website in _build/html: every lesson executed (cached between builds),
+# warnings as errors, internal links checked; then the checks of the built pages and a look at
+# two of them in headless Chromium (skipped when there is none). SITE_LINKCHECK=external also
+# checks external links (needs a network).
+site: $(STAMP)
+	$(BIN)/python site/build.py $(SITE_ARGS)
+	SITE_BUILT=1 $(BIN)/python -m pytest -n 0 -q tests/test_site_build.py
 
 # Re-pin every package after changing pyproject.toml (the local "+cpu" tag is dropped so the
 # same pin takes the default torch build elsewhere).

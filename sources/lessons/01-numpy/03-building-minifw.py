@@ -188,6 +188,13 @@ assert np.allclose(grad, (mf.softmax(logits) - mf.one_hot(labels, 3)) / 4)
 # passes that on to its first layer, and a `Linear` there skips the product $GW^\top$ and
 # returns `None`. Every module keeps the one signature `backward(grad_out)`.
 
+# %% [markdown]
+# ![A network drawn as neurons and layers: 4 inputs, 5 hidden units, 3 outputs; the 4 weights into one hidden unit are highlighted](../../site/figures/mlp.svg)
+#
+# `Sequential(Linear(4, 5), ReLU(), Linear(5, 3))` drawn as neurons and layers: each line is one
+# weight, and each hidden unit adds up all four inputs times its weights (one column of $W_1$),
+# adds its bias and applies ReLU. Forward goes left to right, backward right to left.
+
 # %%
 show(mf.Sequential.__init__, mf.Sequential.forward, mf.Sequential.backward, mf.Sequential.set_input_grad)
 assert "reversed(" in inspect.getsource(mf.Sequential.backward)

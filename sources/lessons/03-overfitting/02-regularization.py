@@ -779,6 +779,9 @@ assert 0.55 < norm["L1"] / norm["none"] < 0.8 and 0.55 < norm["L2"] / norm["none
 # 0.2. Calling the model with `training=True` switches the masks on, `training=False` off; `fit`
 # and `evaluate` pass the right flag, and a plain `model(x)` runs in inference mode.
 
+# %% [markdown]
+# ![Dropout: in training, a random half of the hidden units is switched off and their weights are unused; in evaluation every unit is on](../../site/figures/dropout.svg)
+
 # %% track="pytorch"
 torch.manual_seed(0)
 dropout_model = fit_fast(Classifier(mlp(dropout=0.5)))

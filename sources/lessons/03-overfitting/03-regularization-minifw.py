@@ -251,8 +251,9 @@ assert np.array_equal(drop.eval()(h), h)                    # evaluation: the id
 # ## 5. Batch normalization
 #
 # `BatchNorm1d` standardizes each unit with the mean $\mu_B$ and variance $\sigma_B^2$ of the batch,
-# then applies the learned scale and shift: $\tilde h = \gamma\,(h - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}
-# + \beta$. In training it also updates running averages, $r \leftarrow (1 - m)\,r + m\,s$ with
+# then applies the learned scale and shift,
+# $\tilde h = \gamma\,(h - \mu_B)/\sqrt{\sigma_B^2 + \epsilon} + \beta$. In training it also
+# updates running averages, $r \leftarrow (1 - m)\,r + m\,s$ with
 # $m = 0.1$ (PyTorch's convention); in evaluation mode it uses those running averages instead of
 # the batch statistics, so that a prediction does not depend on the other images of the batch.
 
