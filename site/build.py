@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="empty the execution cache first (CI does)")
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4),
-                        help="parallel Sphinx readers, each executing one notebook at a time (default: cores, at most 4)")
+                        help="parallel Sphinx readers, each executing one notebook at a time "
+                             "(default: cores, at most 4)")
     parser.add_argument("--no-linkcheck", action="store_true", help="skip the link check")
     args = parser.parse_args(argv)
 

@@ -95,7 +95,8 @@ def test_home_page_maps_every_lesson(generated):
 @pytest.mark.parametrize(("pytorch", "tensorflow", "slug", "expected"), [
     ("02·01 · Tensors and autograd in PyTorch", "02·01 · Tensors and autograd in TensorFlow", "01-x",
      "02·01 · Tensors and autograd"),
-    ("03·02 · Regularization in practice (PyTorch Lightning)", "03·02 · Regularization in practice (TensorFlow / Keras)",
+    ("03·02 · Regularization in practice (PyTorch Lightning)",
+     "03·02 · Regularization in practice (TensorFlow / Keras)",
      "02-regularization", "03·02 · Regularization in practice"),
     ("02·03 · High-level training with PyTorch Lightning", "02·03 · Keras: the high-level API", "03-high-level",
      "02·03 · High level"),
@@ -170,7 +171,8 @@ def test_figures_are_current(tmp_path):
 
 
 def test_api_package_toctree_becomes_links():
-    source = ["# minifw\n\n## Submodules\n\n```{toctree}\n:titlesonly:\n:maxdepth: 1\n\nminifw.layers\nminifw.optim\n```\n"]
+    source = ["# minifw\n\n## Submodules\n\n```{toctree}\n:titlesonly:\n:maxdepth: 1\n\n"
+              "minifw.layers\nminifw.optim\n```\n"]
     course_site._api_toctree_as_list(None, "apidocs/minifw/minifw", source)
     assert "{toctree}" not in source[0]
     assert "- {py:mod}`minifw.layers`\n- {py:mod}`minifw.optim`\n" in source[0]

@@ -109,7 +109,8 @@ def _solution_lines() -> set[str]:
     public_lines = {line.strip() for line in public.splitlines()}
     secret = set()
     for path in sorted(ROOT.glob("solutions/*/*.ipynb")):
-        for block in re.findall(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", _code(path.relative_to(ROOT).as_posix()),
+        code = _code(path.relative_to(ROOT).as_posix())
+        for block in re.findall(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", code,
                                 flags=re.S):
             secret.update(line.strip() for line in block[1].splitlines()
                           if len(line.strip()) >= 20 and not line.strip().startswith("#")

@@ -26,21 +26,22 @@ def _positions(sizes: list[int], gap: float = 2.2) -> list[np.ndarray]:
 
 def _draw(ax, sizes: list[int], dropped: list[set[int]] | None = None, highlight: tuple[int, int] | None = None,
           gap: float = 2.2):
-    """Units as circles and weights as lines; `dropped[l]` units of layer l are switched off."""
+    """Units as circles and weights as lines; `dropped[k]` units of layer k are switched off."""
     layers = _positions(sizes, gap)
     dropped = dropped or [set() for _ in sizes]
-    for l in range(len(sizes) - 1):
-        for i, (x0, y0) in enumerate(layers[l]):
-            for j, (x1, y1) in enumerate(layers[l + 1]):
-                if i in dropped[l] or j in dropped[l + 1]:
+    for k in range(len(sizes) - 1):
+        for i, (x0, y0) in enumerate(layers[k]):
+            for j, (x1, y1) in enumerate(layers[k + 1]):
+                if i in dropped[k] or j in dropped[k + 1]:
                     continue
-                hot = highlight == (l + 1, j)
+                hot = highlight == (k + 1, j)
                 ax.plot([x0, x1], [y0, y1], color=ORANGE if hot else GREY, lw=1.6 if hot else 0.8,
                         zorder=2 if hot else 1)
-    for l, units in enumerate(layers):
+    for k, units in enumerate(layers):
         for i, (x, y) in enumerate(units):
-            off = i in dropped[l]
-            face = "white" if off else (ORANGE if highlight == (l, i) else BLUE if 0 < l < len(sizes) - 1 else "#d9e7f5")
+            off = i in dropped[k]
+            inner = BLUE if 0 < k < len(sizes) - 1 else "#d9e7f5"
+            face = "white" if off else (ORANGE if highlight == (k, i) else inner)
             ax.add_patch(plt.Circle((x, y), 0.27, facecolor=face, edgecolor=GREY if off else "black",
                                     lw=1.2, ls="--" if off else "-", zorder=3))
             if off:

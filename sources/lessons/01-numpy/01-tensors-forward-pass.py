@@ -401,7 +401,6 @@ plt.show()
 # 4. A layer with 64 inputs and 10 outputs: how many parameters does it have? Check with
 #    `mf.Linear(64, 10).num_parameters()`.
 
-
 # %% [markdown]
 # ## Review questions
 #

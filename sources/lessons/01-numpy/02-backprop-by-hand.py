@@ -430,7 +430,6 @@ plt.show()
 #    errors change, and by how much?
 # 4. Train with `hidden=2` and `hidden=64`. Plot both decision boundaries.
 
-
 # %% [markdown]
 # ## Review questions
 #

@@ -326,6 +326,7 @@ plt.ylim(-0.5, 1.5)
 plt.legend(fontsize=8)
 plt.show()
 
+
 # %% [markdown]
 # ## The universal approximation theorem
 #
@@ -349,6 +350,7 @@ plt.show()
 # down, with two units; stacking it $k$ times, $t(t(\dots t(x)))$, a network of $k$ hidden layers
 # of 2 units, draws a sawtooth with $2^k$ pieces (Telgarsky, 2016). One hidden layer would need
 # at least $2^k - 1$ units for it:
+
 # %%
 def tent_stack(k):
     """k hidden layers of 2 ReLU units, each computing the tent t(x) = 2 relu(x) - 4 relu(x - 1/2)."""
@@ -418,7 +420,6 @@ assert np.allclose(sawtooth[:: len(grid) // 2**k], np.arange(2**k + 1) % 2)  # 0
 #    It falls like $1/n^2$.
 # 4. Train the 128-unit network for 2000 epochs, or with tanh units. How close does it get to
 #    the hand-built one?
-
 
 # %% [markdown]
 # ## Review questions

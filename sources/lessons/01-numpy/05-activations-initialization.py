@@ -595,7 +595,6 @@ assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (te
 # **Next:** `06-losses-optimizers.ipynb`: the losses in more detail, data normalization, learning-rate
 # schedules and the optimizers that use these gradients.
 
-
 # %% [markdown]
 # ## Review questions
 #

@@ -617,6 +617,7 @@ print(f"full batch after {u_full[-1]} updates: {v_full[-1]:.3f};  B = 128 after 
 assert 1 / 1.5 < v128[-1] / v32[2] < 1.5 and 1 / 1.5 < v_full[-1] / v128[0] < 1.5, (
     f"expected about the same validation loss after about the same number of updates {TRY_IT}")
 
+
 # %% [markdown]
 # Per epoch, smaller batches win by far: more updates for the same pass over the data. Plotted against
 # the number of updates (right), the curves lie on top of each other: at this learning rate an update
@@ -764,7 +765,6 @@ assert abs(val_large / val_small - 1) < 0.2, f"expected validation losses within
 #
 # **Next:** `07-why-frameworks.ipynb`: every gradient so far came from hand-written backward passes;
 # next we let the computer derive them.
-
 
 # %% [markdown]
 # ## Review questions

@@ -1048,7 +1048,6 @@ assert "MatMul" in ops and "AddV2" in ops
 # of this notebook, `01-tensors-autograd-pytorch.ipynb`, has the same sections; the labs in
 # `labs/` practise both.
 
-
 # %% [markdown] track="pytorch"
 # ## Review questions
 #
@@ -1066,7 +1065,6 @@ assert "MatMul" in ops and "AddV2" in ops
 #
 # 5. How do you know PyTorch's gradients are right?
 #    <details><summary>Answer</summary>For the same network and weights in `float64` they agree with minifw's hand-written backward passes and with `minifw.autograd` to about 12 digits (asserted in section 7).</details>
-
 
 # %% [markdown] track="tensorflow"
 # ## Review questions

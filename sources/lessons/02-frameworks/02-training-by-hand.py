@@ -727,6 +727,7 @@ assert adam_steps.max() < 1.05 and np.abs(results["Adam(lr=1e-3)"][0].numpy()).m
 assert abs(rmsprop_steps[0] - 1 / np.sqrt(0.1)) < 0.01, "expected RMSprop's first step to be eta / sqrt(1 - 0.9) = 3.16 eta"
 assert rmsprop_steps.sum() * 1e-3 < 0.5, "expected RMSprop's steps to add up to far less than 2"
 
+
 # %% [markdown]
 # ## 5. A multi-layer classifier on digits
 #

@@ -209,6 +209,7 @@ test_ds = tf.data.Dataset.from_tensor_slices((X_test, Y_test)).batch(1000)
 print("batches per epoch:", len(train_ds), "| one-hot label of a", y_train[0], ":", Y_train[0])
 assert Y_train.shape == (len(X_train), 10) and np.array_equal(Y_train.argmax(axis=1), y_train)
 
+
 # %% [markdown] track="pytorch"
 # `DataLoader`s as in notebook 02: the training loader shuffles (with a seeded generator) into
 # batches of 64; validation and test need no order.
@@ -479,6 +480,7 @@ assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(logged)
 assert logged["val_accuracy"] > MIN_TEST_ACCURACY - 0.03, \
     f"{DATA}: expected 3 epochs to reach a validation accuracy near {MIN_TEST_ACCURACY} already"
 assert short_trainer.strategy.root_device.type == device   # accelerator="auto" found our device (GPU if any)
+
 
 # %% track="tensorflow"
 def smoothed_cross_entropy():

@@ -145,6 +145,7 @@ with tf.Graph().as_default():
     branch = tf.cond(total > 0, lambda: total * 2, lambda: -total)   # the TF 1.x way: a graph node
     print("tf.cond builds", branch)
 
+
 # %% [markdown]
 # TF 1.x programs were full of `tf.cond`, `tf.while_loop` and `tf.scan`. PyTorch (2016) and
 # Chainer before it ran Python eagerly, **define-by-run**: the graph is recorded while the code

@@ -264,6 +264,7 @@ for name, original, in_minifw in rows:
     assert np.allclose(in_minifw, original, rtol=1e-4, atol=1e-5), f"{name} -> ONNX -> minifw changed the logits"
     assert same == 1.0, f"{name} -> ONNX -> minifw changed a prediction"
 
+
 # %% [markdown]
 # The circle is closed: a model trained in any of the three frameworks runs in the other
 # runtimes with the same predictions. Note what the PyTorch model became in minifw: no

@@ -425,7 +425,6 @@ assert abs(train_rmse[-1] - 0.2) < 0.01 and abs(val_rmse[-1] - 0.2) < 0.01  # bo
 # fights overfitting in a network with 85 000 parameters and 200 training images, and
 # `03-regularization-minifw.ipynb` does it with minifw.
 
-
 # %% [markdown]
 # ## Review questions
 #

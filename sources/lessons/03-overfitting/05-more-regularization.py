@@ -105,6 +105,7 @@ def val_accuracy(model):
     model.eval()
     return (model(X_val_t).argmax(1) == y_val_t).float().mean().item()
 
+
 # %% [markdown] track="tensorflow"
 # Every experiment compiles a Keras model and trains it with `fit` on the same 2000 images;
 # one helper keeps the calls short.
@@ -123,6 +124,7 @@ def fit(model, epochs=3, lr=1e-3, optimizer="adam"):
 
 def val_accuracy(model):
     return float(np.mean(np.argmax(model(X_val, training=False).numpy(), axis=1) == y_val))
+
 
 # %% [markdown]
 # ## 1. Max-norm: a ceiling on each unit's weights
@@ -163,6 +165,7 @@ def unit_norms(model):
     """Norm of each hidden unit's incoming weight vector (rows of the first weight matrix)."""
     return model[0].weight.detach().norm(dim=1).cpu().numpy()
 
+
 # %% track="tensorflow"
 MAX_NORM = 0.5
 
@@ -182,6 +185,7 @@ capped = fit(mlp(keras.constraints.MaxNorm(MAX_NORM)))  # axis=0: each column of
 def unit_norms(model):
     """Norm of each hidden unit's incoming weight vector (columns of the first kernel, shape (in, out))."""
     return np.linalg.norm(model.layers[0].kernel.numpy(), axis=0)
+
 
 # %%
 for name, model in (("no constraint", free), (f"max-norm {MAX_NORM}", capped)):
@@ -232,6 +236,7 @@ def activations(model):
     model.eval()
     return model[1](model[0](X_val_t)).cpu().numpy()
 
+
 # %% track="tensorflow"
 LAMBDA = 0.3
 
@@ -250,6 +255,7 @@ penalized = fit(mlp_activity(keras.regularizers.L1(LAMBDA / 256)))  # L1 sums ov
 
 def activations(model):
     return keras.Model(model.inputs[0], model.get_layer("hidden").output)(X_val, training=False).numpy()
+
 
 # %%
 for name, model in (("no penalty", unpenalized), (f"L1 on activations, λ = {LAMBDA}", penalized)):

@@ -81,6 +81,7 @@ print("train", X_tr.shape, "validation", X_val.shape)
 assert X_tr.shape == (3000, 784)
 DEPTH, WIDTH = 24, 64
 
+
 # %% [markdown]
 # ## 2. The same depth, plain and residual
 #
@@ -121,6 +122,7 @@ def block_grad_norms(model) -> np.ndarray:
 
 nets = {"plain": deep_net(residual=False), "residual": deep_net(residual=True)}
 print(nets["residual"][1])
+
 
 # %% track="tensorflow"
 def deep_net(residual: bool, seed: int = 0) -> keras.Model:
@@ -167,6 +169,7 @@ plt.show()
 assert norms["plain"][0] / norms["plain"][-1] < 1e-6, "expected the plain network's gradient to vanish towards the input"
 assert norms["residual"][0] / norms["residual"][-1] > 1e-2, "expected the residual network's gradient to reach the first block"
 
+
 # %% [markdown]
 # In the plain network the gradient shrinks by a factor of about four per block (the sigmoid's
 # slope is at most 1/4), so the first blocks get essentially nothing: more than a million times
@@ -196,6 +199,7 @@ def train(model, epochs: int = 3) -> list[float]:
             accuracies.append((model(X_val_t).argmax(1) == y_val_t).float().mean().item())
     return accuracies
 
+
 # %% track="tensorflow"
 train_ds = tf.data.Dataset.from_tensor_slices((X_tr, y_tr)).shuffle(3000, seed=0).batch(64)
 
@@ -205,6 +209,7 @@ def train(model, epochs: int = 3) -> list[float]:
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=cross_entropy, metrics=["accuracy"])
     history = model.fit(train_ds, epochs=epochs, validation_data=(X_val, y_val), verbose=0, shuffle=False)
     return history.history["val_accuracy"]
+
 
 # %%
 curves = {name: train(net) for name, net in nets.items()}
@@ -219,6 +224,7 @@ plt.legend()
 plt.show()
 assert curves["plain"][-1] < 0.5, "expected the 24-layer plain sigmoid network to learn little in 3 epochs"
 assert curves["residual"][-1] > 0.8, "expected the residual network to reach > 80 % in 3 epochs"
+
 
 # %% [markdown]
 # Same depth, same initial weights, same optimizer: the plain network does not move from chance
@@ -242,6 +248,7 @@ def correction_ratios(model) -> np.ndarray:
         x = x + fx
     return np.array(ratios)
 
+
 # %% track="tensorflow"
 def correction_ratios(model) -> np.ndarray:
     """||f(x)|| / ||x|| for each residual block, on the validation images."""
@@ -251,6 +258,7 @@ def correction_ratios(model) -> np.ndarray:
         ratios.append(float(tf.norm(fx) / tf.norm(x)))
         x = x + fx
     return np.array(ratios)
+
 
 # %%
 ratios = correction_ratios(nets["residual"])

@@ -84,6 +84,7 @@ def few_shot_split(seed: int):
 print("source task (digits 0-4):", X_src.shape, "| target task (digits 5-9):", X_tgt.shape)
 assert len(X_src) == 2500 and len(few_shot_split(0)[0]) == 5 * SHOTS
 
+
 # %% [markdown]
 # ## 2. Pretraining on the source task
 #
@@ -122,6 +123,7 @@ pretrained = train(nn.Sequential(body(), nn.Linear(128, 5)), X_src, y_src, epoch
 print(f"source task, training accuracy: {accuracy(pretrained, X_src, y_src):.3f}")
 pretrained_body = pretrained[0]
 
+
 # %% track="tensorflow"
 def body() -> keras.Sequential:
     return keras.Sequential([keras.Input((784,)), layers.Dense(256, activation="relu"),
@@ -145,6 +147,7 @@ keras.utils.set_random_seed(0)
 pretrained_body = body()
 pretrained = train(keras.Sequential([pretrained_body, layers.Dense(5)]), X_src, y_src, epochs=3, lr=1e-3)
 print(f"source task, training accuracy: {accuracy(pretrained, X_src, y_src):.3f}")
+
 
 # %% [markdown]
 # ## 3. Three ways to learn the target task from 50 images
@@ -178,6 +181,7 @@ def fine_tuned(seed):
 def body_weights(model) -> list[np.ndarray]:
     return [p.detach().cpu().numpy().copy() for p in model[0].parameters()]
 
+
 # %% track="tensorflow"
 def copy_of_pretrained_body():
     features = body()
@@ -204,6 +208,7 @@ def fine_tuned(seed):
 
 def body_weights(model) -> list[np.ndarray]:
     return [w.copy() for w in model.layers[0].get_weights()]
+
 
 # %%
 SEEDS = (0, 1, 2)

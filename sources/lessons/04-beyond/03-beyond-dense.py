@@ -46,6 +46,7 @@ print("PyTorch", torch.__version__, "| device:", device)
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
+
 # %% track="tensorflow"
 import os
 
@@ -66,6 +67,7 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| GPUs:", len
 
 def n_params(model: keras.Model) -> int:
     return model.count_params()
+
 
 # %% [markdown]
 # ## 1. A dense layer on a photograph

@@ -46,6 +46,7 @@ from minifw.gradcheck import numerical_gradient, rel_error  # the course's gradi
 
 np.random.seed(0)
 
+
 # %% [markdown]
 # ## How a backward pass works
 # A layer maps its input $x$ to an output $y$. The loss $L$ depends on $y$; the layer after this
