@@ -6,7 +6,7 @@
     model = mf.Model(net, mf.CrossEntropy(), mf.Adam(net.parameters(), lr=1e-3))
     history = model.fit(X, y, epochs=20, batch_size=32, validation_data=(X_val, y_val))
 """
-from . import autograd, datasets, gradcheck, init, onnx
+from . import autograd, datasets, gradcheck, init, onnx, source
 from .callbacks import Callback, EarlyStopping, History, LearningRateScheduler
 from .constraints import MaxNorm
 from .data import MinMaxScaler, StandardScaler, minibatches, one_hot, train_test_split, train_val_test_split

@@ -19,28 +19,16 @@
 
 # %%
 import inspect
-import textwrap
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Code, display
 from threadpoolctl import threadpool_limits
 
 import minifw as mf
 
 rng = np.random.default_rng(0)
-
-
-def show(*objects):
-    """Display the source code of minifw classes, functions or methods as it is installed."""
-    parts = []
-    for obj in objects:
-        file = inspect.getsourcefile(obj).split("minifw")[-1].lstrip("/\\")
-        line = inspect.getsourcelines(obj)[1]
-        parts.append(f"# minifw/{file}, line {line}\n" + textwrap.dedent(inspect.getsource(obj)))
-    display(Code("\n".join(parts), language="python"))
-
+show = mf.source.show  # displays the installed source of minifw's classes, functions and methods
 
 # %% [markdown]
 # `show` prints what `inspect.getsource` reads from the installed files, so what you see below
