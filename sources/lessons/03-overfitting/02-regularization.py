@@ -326,6 +326,7 @@ def compile_model(model, l1=0.0, label_smoothing=0.0, lr=LR, metrics=()):
         return value
 
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=list(metrics))
+    model.optimizer.build(model.trainable_variables)  # its slots now: fit then traces its step once, not twice
     return model
 
 

@@ -118,6 +118,7 @@ def fit(model, epochs=3, lr=1e-3, optimizer="adam"):
     opt = keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr)
     model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)  # its slots now: fit then traces its step once, not twice
     model.fit(train_ds, epochs=epochs, verbose=0, shuffle=False)  # train_ds shuffles itself
     return model
 

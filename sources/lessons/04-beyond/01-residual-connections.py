@@ -207,6 +207,7 @@ train_ds = tf.data.Dataset.from_tensor_slices((X_tr, y_tr)).shuffle(3000, seed=0
 def train(model, epochs: int = 3) -> list[float]:
     """Train with Adam; returns the validation accuracy after each epoch."""
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=cross_entropy, metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)  # its slots now: fit then traces its step once, not twice
     history = model.fit(train_ds, epochs=epochs, validation_data=(X_val, y_val), verbose=0, shuffle=False)
     return history.history["val_accuracy"]
 

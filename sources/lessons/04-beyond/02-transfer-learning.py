@@ -134,6 +134,7 @@ def train(model, X_fit, y_fit, epochs, lr, batch_size=64, seed=0):
     """Adam on the trainable weights."""
     model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.optimizer.build(model.trainable_variables)  # its slots now: fit then traces its step once, not twice
     data = tf.data.Dataset.from_tensor_slices((X_fit, y_fit)).shuffle(len(X_fit), seed=seed).batch(batch_size)
     model.fit(data, epochs=epochs, verbose=0, shuffle=False)
     return model

@@ -142,6 +142,7 @@ def train(model, epochs=3, lr=1e-3, images=False):
     """Adam on the training images; returns the validation accuracy. `images`: feed (N, 28, 28, 1)."""
     model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)  # its slots now: fit then traces its step once, not twice
     model.fit(train_images if images else train_flat, epochs=epochs, verbose=0, shuffle=False)
     x_val = X_val.reshape(-1, 28, 28, 1) if images else X_val
     return float(np.mean(np.argmax(model(x_val, training=False).numpy(), axis=1) == y_val))
