@@ -201,8 +201,9 @@ def run_collect(course: Course, args: argparse.Namespace) -> int:
 
 
 def run_autograde(course: Course, args: argparse.Namespace) -> int:
-    from .autograde import Batch, plan
+    from .autograde import Batch
     from .sandbox import bwrap_problem
+    from .schedule import plan
 
     problem = None if args.unsafe_no_sandbox else bwrap_problem()
     if problem:

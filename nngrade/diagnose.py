@@ -1,13 +1,15 @@
-"""From what the grader process saw to a status and notes a student can read."""
+"""Every status decision: from what the submission held and what the grader process saw to
+a status and notes a student can read."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .limits import Limits
 from .preprocessors import describe_exit
-from .status import CRASHED, MEMORY, TAMPERED, TIMEOUT
+from .status import CRASHED, INVALID, MEMORY, TAMPERED, TIMEOUT, worst
 
 _TRUNCATED = "... Output truncated ..."
 
@@ -120,3 +122,34 @@ def changed_tests(submitted: dict, release: dict) -> str | None:
         return None
     return (f"Test cells were changed in the submission: {', '.join(changed)}. The original "
             "tests were put back and run, so the change earned nothing.")
+
+
+def submission_notes(problem: str | None, submitted: Mapping[str, dict] | None,
+                     release: Mapping[str, dict]) -> tuple[list[str], list[str]]:
+    """Statuses and notes from the submitted notebooks alone, before anything runs: why they
+    cannot be read (`problem`), or which of their test cells were changed (`submitted`: the
+    notebooks by name, None when they are not read)."""
+    if problem:
+        return [INVALID], [f"The submission could not be graded: {problem}. It was graded as the "
+                           "blank lab instead, so every test scores 0."]
+    notes = [changed_tests(nb, release[name]) for name, nb in (submitted or {}).items()]
+    return [], [note for note in notes if note]
+
+
+def conclude(statuses: list[str], notes: list[str], changed: list[Path], failed: tuple[str, str] | None,
+             result: dict[str, Any] | None, cells: list[dict], limits: Limits) -> tuple[str, list[str]]:
+    """The submission's status and notes, from those found before it ran, the protected files
+    it changed, why its run gave no grades (`failed`, from failure(); it was then graded
+    without running) and the run that gave the grades (its result.json and executed cells)."""
+    statuses, notes = list(statuses), list(notes)
+    if changed:
+        statuses.append(TAMPERED)
+        notes.append(tampered_files(changed))
+    if failed:
+        statuses.append(failed[0])
+        notes.append(failed[1] + " The notebook was graded without running it again, so every "
+                     "test scores 0; written answers are kept for manual grading.")
+    if result and result.get("success") and cells:
+        found, more = diagnose(result, cells, limits)
+        statuses, notes = statuses + found, notes + more
+    return worst(statuses), notes
