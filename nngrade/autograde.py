@@ -6,7 +6,8 @@ own process (forked from this one, see nngrade._worker) on a scratch course (nng
 in the batch's private temporary folder, at most `jobs` at a time (nngrade.schedule). The
 kernel runs in a sandbox (nngrade.sandbox) that sees none of these; without it (an explicit,
 named risk) it runs as a child of the grader process. The grader process is killed at the
-submission's wall-clock deadline, along with anything it started. After each submission the
+submission's wall-clock deadline, along with anything it started, or as soon as it runs more
+processes or writes more than its limits allow (nngrade.watchdog). After each submission the
 protected files are compared with the guard's snapshot and restored if changed; when
 several submissions ran at that time, they are graded again one at a time to find which one
 did it. What the process wrote back is read (nngrade.harvest), the status decided
@@ -42,6 +43,7 @@ from .schedule import Pair, Queue, time_allowed
 from .scratch import Scratch
 from .status import TAMPERED, Record
 from .submitted import submission_digest
+from .watchdog import folder_bytes, over_limits
 
 
 @dataclass
@@ -52,8 +54,11 @@ class Run:
     process: Forked
     started: float
     deadline: float
+    watched: Path  # the folder on disk its kernel can write
+    base: int  # bytes in `watched` at the start
     statuses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    exceeded: tuple[str, str] | None = None  # (status, note) when the watchdog stopped it
 
     @property
     def student(self) -> str:
@@ -100,8 +105,9 @@ class Batch:
         process = Forked(lambda: worker_main([str(scratch.job)]), cwd=scratch.root,
                          env=self.limits.environment(scratch.home), log=scratch.log)
         now = time.monotonic()
+        watched = scratch.ipc if self.sandbox else scratch.root
         return Run(scratch, process, now, now + time_allowed(self.limits.time_limit, bool(skip_reason)),
-                   statuses, notes)
+                   watched, folder_bytes(watched, 2**62), statuses, notes)
 
     def _stop(self, run: Run) -> bool:
         """End a finished or overdue process and whatever it left; True if it was overdue."""
@@ -121,10 +127,11 @@ class Batch:
 
     # -- results ----------------------------------------------------------------------
     def _finish(self, run: Run, overdue: bool, changed: list[Path]) -> Outcome:
-        got = harvest(run.scratch, self.setup.info[run.lab], overdue)
-        failed = None
+        run.exceeded = run.exceeded or over_limits(run.process.pid, run.watched, self.limits, base=run.base)
+        got = harvest(run.scratch, self.setup.info[run.lab], overdue or run.exceeded is not None)
+        failed = run.exceeded
         if got.grades is None:
-            failed = failure(run.scratch.log, run.process.returncode, overdue, got.result, self.limits)
+            failed = failed or failure(run.scratch.log, run.process.returncode, overdue, got.result, self.limits)
             got = self._fallback(run, failed[1])
         refused = (got.result or {}).get("limits_refused")
         if refused and not self._warned:
@@ -189,9 +196,17 @@ class Batch:
         running = self.running
         guard = self.setup.guard
         try:
+            tick = 0
             while queue or running:
                 running += [self._start(*pair) for pair in queue.starts(len(running))]
                 time.sleep(0.1)
+                tick += 1
+                for run in running:  # processes every tick, disk every second
+                    if run.exceeded is None and run.process.poll() is None:
+                        run.exceeded = over_limits(run.process.pid, run.watched, self.limits,
+                                                   disk=tick % 10 == 0, base=run.base)
+                        if run.exceeded:
+                            kill_tree(run.process.pid)
                 for run in [r for r in running
                             if r.process.poll() is not None or time.monotonic() > r.deadline]:
                     running.remove(run)

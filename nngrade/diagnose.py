@@ -9,7 +9,7 @@ from typing import Any
 
 from .limits import Limits
 from .preprocessors import describe_exit
-from .status import CRASHED, INVALID, MEMORY, TAMPERED, TIMEOUT, worst
+from .status import CRASHED, DISK, INVALID, MEMORY, TAMPERED, TIMEOUT, worst
 
 _TRUNCATED = "... Output truncated ..."
 
@@ -69,6 +69,16 @@ def diagnose(result: dict[str, Any], cells: list[dict], limits: Limits) -> tuple
                      f"answer ({where}): {'; '.join(found)[:600]}. The autograded tests score 0; "
                      "your instructor will review.")
     for index, cell in enumerate(cells):
+        errors = " ".join(str(o.get("evalue", "")) for o in cell.get("outputs", [])
+                          if o.get("output_type") == "error")
+        if "[Errno 28]" in errors:  # ENOSPC: the sandbox's /tmp is full
+            statuses.append(DISK)
+            notes.append(f"{cell_label(cells, index)} ran out of disk space: at most "
+                         f"{limits.max_disk_mb} MB may be written in all.")
+        elif "[Errno 27]" in errors:  # EFBIG: RLIMIT_FSIZE
+            statuses.append(DISK)
+            notes.append(f"{cell_label(cells, index)} wrote a file larger than {limits.max_file_mb} MB, "
+                         "the limit per file.")
         if any(_TRUNCATED in str(o.get("text", "")) for o in cell.get("outputs", [])):
             notes.append(f"The output of {cell_label(cells, index)} was cut to "
                          f"{limits.max_output_lines} lines.")

@@ -1,27 +1,33 @@
 """The parts of `nngrade autograde` around the grader process, one at a time and fast (no
 kernel): the schedule and its deadlines, the scratch folder a submission is graded in, what
-the sandbox may read, what is read back from a run, and the status decision."""
+the sandbox may read, what is read back from a run, the status decision and the watchdog
+(processes and disk)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from nngrade.course import CONFIG_FILE, Course, CourseError
-from nngrade.diagnose import conclude, failure, submission_notes
+from nngrade.diagnose import conclude, diagnose, failure, submission_notes
 from nngrade.guard import Guard
 from nngrade.harvest import harvest
 from nngrade.labinfo import LabInfo
 from nngrade.limits import Limits
 from nngrade.prepare import Setup, build_scratch, python_path, sandbox_view
+from nngrade.processes import kill_tree
 from nngrade.schedule import SKIP_SECONDS, Queue, plan, time_allowed
 from nngrade.scratch import Scratch
-from nngrade.status import CRASHED, INVALID, OK, TAMPERED, TIMEOUT, Record
+from nngrade.status import CRASHED, DISK, INVALID, OK, PROCESSES, TAMPERED, TIMEOUT, Record
 from nngrade.submitted import submission_digest
+from nngrade.watchdog import count_processes, folder_bytes, over_limits
 
 
 # -- scheduling --------------------------------------------------------------------------
@@ -169,3 +175,57 @@ def test_status_decision():
     assert submission_notes("empty file", None, {}) == ([INVALID], [
         "The submission could not be graded: empty file. It was graded as the blank lab instead, "
         "so every test scores 0."])
+
+
+# -- the watchdog ---------------------------------------------------------------------------
+FORKER = """
+import os, sys, time
+for _ in range(int(sys.argv[1])):
+    if os.fork() == 0:
+        if os.fork() == 0:  # grandchildren count too
+            time.sleep(60)
+        time.sleep(60)
+        os._exit(0)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts processes through /proc")
+def test_watchdog_counts_every_process_of_a_submission(tmp_path):
+    forker = subprocess.Popen([sys.executable, "-c", FORKER, "5"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert forker.stdout and forker.stdout.readline() == "ready\n"
+        assert count_processes(forker.pid, 100) == 11  # itself, 5 children, 5 grandchildren
+        assert count_processes(forker.pid, 3) <= 11  # stops counting past the limit
+        assert over_limits(forker.pid, tmp_path, Limits(max_processes=20)) is None
+        status, note = over_limits(forker.pid, tmp_path, Limits(max_processes=5)) or ("", "")
+        assert status == PROCESSES and "more than 5 processes" in note
+    finally:
+        kill_tree(forker.pid)
+        forker.wait()
+
+
+def test_watchdog_measures_what_was_written(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "big").write_bytes(os.urandom(3 * 2**20))
+    (tmp_path / "small").write_bytes(b"x" * 10)
+    (tmp_path / "link").symlink_to("/usr")  # not followed
+    assert 3 * 2**20 <= folder_bytes(tmp_path, 2**40) < 4 * 2**20
+    assert over_limits(os.getpid(), tmp_path, Limits(max_disk_mb=4, max_processes=10**6)) is None
+    status, note = over_limits(os.getpid(), tmp_path, Limits(max_disk_mb=2, max_processes=10**6)) or ("", "")
+    assert status == DISK and "more than 2 MB" in note
+    base = folder_bytes(tmp_path, 2**40)  # what was there at the start does not count
+    assert over_limits(os.getpid(), tmp_path, Limits(max_disk_mb=2, max_processes=10**6), base=base) is None
+    assert over_limits(os.getpid(), tmp_path, Limits(max_disk_mb=2), disk=False) is None
+
+
+def test_a_full_disk_in_a_cell_is_reported():
+    cells = [new_code_cell("open('/tmp/x', 'wb').write(bytes(2**31))")]
+    cells[0].outputs = [new_output("error", ename="OSError", evalue="[Errno 28] No space left on device",
+                                   traceback=[])]
+    statuses, notes = diagnose({"journal": []}, cells, Limits(max_disk_mb=64))
+    assert statuses == [DISK] and "ran out of disk space: at most 64 MB" in notes[0]
+    cells[0].outputs[0].evalue = "[Errno 27] File too large"
+    statuses, notes = diagnose({"journal": []}, cells, Limits(max_file_mb=8))
+    assert statuses == [DISK] and "larger than 8 MB" in notes[0]

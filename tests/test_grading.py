@@ -29,10 +29,13 @@ from types import SimpleNamespace
 
 import pytest
 from grading_cases import (
+    FORKS,
     GOOD,
     LENIENT_NUMPY,
     Lab,
+    appended,
     hostile,
+    marked_processes,
     prepended,
     sandbox_only,
     stderr_debug,
@@ -102,18 +105,6 @@ def course_copy(root: Path) -> Lab:
     return Lab(root, LAB)
 
 
-def marked_processes() -> list[int]:
-    """Processes started by the escape case (marked in their environment)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and b"NNGRADE_ESCAPE_MARKER" in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
-
-
 def digests(*paths: Path) -> dict[str, str]:
     files = [p for path in paths for p in ([path] if path.is_file() else sorted(path.rglob("*")))]
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
@@ -164,7 +155,7 @@ def graded(tmp_path_factory) -> SimpleNamespace:
         autograde = nngrade(root, "autograde", "-j", "2", *LIMITS)
     finally:
         server.close()
-    survivors = marked_processes()
+    survivors = marked_processes("NNGRADE_ESCAPE_MARKER")
     nngrade(root, "feedback")
     nngrade(root, "export")
     with open(root / "grading" / "grades.csv", newline="") as f:
@@ -253,23 +244,26 @@ def test_course_files_and_other_grades_are_intact(graded):
 
 def test_unsandboxed_mode_guards_files_and_checks_the_kernel(tmp_path):
     """--unsafe-no-sandbox: writes outside the submission are undone and graded tampered,
-    and the kernel's machinery is still checked."""
+    the kernel's machinery is still checked, and a fork bomb is stopped."""
     root = tmp_path / "repo"
     lab = course_copy(root)
     targets = {"gradebook": root / "grading" / "gradebook.db",
                "solution": root / "solutions" / LAB / f"{LAB}.ipynb", "repo": root}
     cases = {"reference": Lab.reference, "tamper": tampering(targets),
-             "lenient": prepended(LENIENT_NUMPY, wrong_answers), "debug": stderr_debug}
+             "lenient": prepended(LENIENT_NUMPY, wrong_answers), "debug": stderr_debug,
+             "forks": appended(0, FORKS)}
     for name, case in cases.items():
         write(tmp_path / "downloads" / name / LAB / f"{LAB}.ipynb", case(lab))
     nngrade(root, "collect", str(tmp_path / "downloads"))
     before = digests(root / "solutions", root / "nbgrader_config.py")
-    out = nngrade(root, "autograde", "-j", "2", "--unsafe-no-sandbox", *LIMITS).stdout
+    out = nngrade(root, "autograde", "-j", "2", "--unsafe-no-sandbox", "--max-processes", "32", *LIMITS).stdout
+    assert marked_processes("NNGRADE_FORKS_MARKER") == []
     assert "WARNING: --unsafe-no-sandbox" in out
     records = [json.loads(p.read_text()) for p in (root / "grading" / "status").rglob("*.json")]
     by_student = {rec["student"]: rec for rec in records}
     assert {s: r["status"] for s, r in by_student.items()} == {
-        "reference": "ok", "tamper": "tampered", "lenient": "tampered", "debug": "ok"}
+        "reference": "ok", "tamper": "tampered", "lenient": "tampered", "debug": "ok",
+        "forks": "too many processes"}
     assert not any(r["sandboxed"] for r in by_student.values())
     assert digests(root / "solutions", root / "nbgrader_config.py") == before
     assert not (root / "owned.txt").exists()
