@@ -2,13 +2,14 @@
 
 The kernel sees a minimal file system: the system's programs and libraries, Python and the
 virtual environment, and the course code, all read-only; a private /tmp (its working folder
-and HOME, a tmpfs of Limits.max_disk_mb); and one writable folder on disk, `ipc`, that holds the
-connection file and the IPC sockets through which nbgrader talks to it. The repository's
+and HOME, a tmpfs of Limits.max_disk_mb); and one writable folder on disk, `ipc`, that holds
+the connection file and the IPC sockets through which nbgrader talks to it. The repository's
 solutions/ and .git, the course directory (gradebook, other submissions, backups) and
 nngrade's scratch folders are not visible. It has its own PID namespace (no signal reaches
 the grader, and every process of the submission dies with the sandbox), no network, its own
 IPC, UTS and cgroup namespaces, a clean environment, and rlimits set inside the sandbox
-before ipykernel starts.
+before ipykernel starts. The number of its processes and what it writes into `ipc` are
+watched from outside (nngrade.watchdog).
 """
 
 from __future__ import annotations

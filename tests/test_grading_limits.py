@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from grading_cases import FORKS, Lab, appended, marked_processes, write
-from test_grading import LAB, course_copy, nngrade
+from grading_course import LAB, course_copy, nngrade
 
 from nngrade.sandbox import bwrap_problem
 
