@@ -1,120 +1,45 @@
-"""End to end: `nngrade` grades a class of good, broken and hostile submissions of the
-backprop-minifw lab in one batch, on a copy of the course in a temporary folder.
-
-A first batch (reference, blank, wrong answers) is graded and its gradebook rows kept; then
-the hostile batch is collected (a folder and a zip) and graded with two workers, in the
-sandbox. Every submission must end with a CSV row and a feedback page that explains what
-happened; the course files and the first batch's grades must come out unchanged; no kernel
-may see the solutions, the gradebook, the network or the instructor's environment, and no
-process of a submission may outlive the batch. The other modes are in test_grading_modes.py,
-the process and disk limits in test_grading_limits.py.
+"""End to end, in the sandbox: the reference, blank and wrong submissions of backprop-minifw,
+then one batch of broken ones (loops, exits, crashes, memory, edited or deleted tests, NaNs,
+huge output, writes to the course files, debug prints, unreadable files from a zip). The
+batch and the checks are in grading_batch.py; the kernel tricks and the sandbox's own cases
+are graded in test_grading_tricks.py, the other modes in test_grading_modes.py, the process
+and disk limits in test_grading_limits.py.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import site
-import socket
 import sys
-import zipfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from grading_cases import (
-    GOOD,
-    hostile,
-    marked_processes,
-    sandbox_only,
-    write,
+from grading_batch import (  # noqa: F401 (the checks of every batch run here too)
+    EXPECTED_STATUS,
+    grade_class,
+    test_course_files_and_other_grades_are_intact,
+    test_every_submission_gets_the_expected_status,
+    test_feedback_explains_what_happened,
+    test_no_secret_in_any_output_no_process_outlives_the_batch_nothing_planted,
+    test_scores_follow_what_ran,
 )
-from grading_course import LAB, LIMITS, REPO, SECRET, course_copy, digests, gradebook_rows, nngrade
-
-from nngrade.sandbox import bwrap_problem
+from grading_course import LAB, REPO
 
 pytestmark = [
-    pytest.mark.xdist_group("grading"),
     pytest.mark.skipif(sys.platform == "win32", reason="nngrade autograde needs fork and rlimits"),
     pytest.mark.skipif(not (REPO / "solutions" / LAB).is_dir(), reason=f"solutions/{LAB} is missing"),
 ]
-
-EXPECTED_STATUS = {
-    "reference": "ok", "blank": "ok", "wrong": "ok",
-    "loop": "timeout", "sysexit": "ok", "osexit": "crashed", "killself": "crashed",
-    "membomb": "memory", "edited": "ok", "deleted": "ok", "renamed": "ok", "nan": "ok",
-    "huge": "ok", "tamper": "ok", "badjson": "invalid notebook", "empty": "invalid notebook",
-    "debug": "ok", "helpers": "ok", "noasserts": "tampered", "swallow": "tampered",
-    "clearerrors": "tampered", "lenient": "tampered", "escape": "ok", "spy": "ok", "planter": "ok",
-}
-# What the feedback must say, beyond the status.
-EXPLANATION = {
-    "loop": "ran longer than 30 s and was interrupted",
-    "osexit": "exited with status 1",
-    "killself": "killed by SIGKILL",
-    "membomb": "ran out of memory",
-    "edited": "(edited)",
-    "deleted": "(deleted)",
-    "huge": "printed more than",
-    "badjson": "is not a valid notebook",
-    "empty": "is an empty file",
-    "noasserts": "ast transformers",
-    "swallow": "custom exception handler",
-    "clearerrors": "event callbacks",
-    "lenient": "members numpy: allclose",
-}
+CASES = ["loop", "sysexit", "osexit", "killself", "membomb", "edited", "deleted", "renamed", "nan",
+         "huge", "tamper", "debug", "badjson", "empty"]
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> SimpleNamespace:
-    if bwrap_problem():
-        pytest.skip(f"no sandbox here: {bwrap_problem()} (CI installs bubblewrap)")
-    root = tmp_path_factory.mktemp("course") / "repo"
-    lab = course_copy(root)
-
-    first = root.parent / "first-batch"
-    for name, case in GOOD.items():
-        write(first / name / LAB / f"{LAB}.ipynb", case(lab))
-    nngrade(root, "collect", str(first))
-    nngrade(root, "autograde", "-j", "2", *LIMITS)
-    first_rows = gradebook_rows(root, list(GOOD))
-    before = digests(root / "solutions", root / "labs", root / "nbgrader_config.py")
-
-    targets = {"gradebook": root / "grading" / "gradebook.db",
-               "solution": root / "solutions" / LAB / f"{LAB}.ipynb", "repo": root}
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    second = root.parent / "second-batch"
-    cases = {**hostile(targets), **sandbox_only(targets, server.getsockname()[1])}
-    for name, case in cases.items():
-        write(second / name / LAB / f"{LAB}.ipynb", case(lab))
-    flat = root.parent / "flat.zip"
-    with zipfile.ZipFile(flat, "w") as z:
-        z.writestr(f"badjson_{LAB}.ipynb", '{"cells": [')
-        z.writestr(f"empty_{LAB}.ipynb", "")
-        z.writestr("notes.txt", "not a submission")
-    collected = nngrade(root, "collect", str(second)).stdout + nngrade(root, "collect", str(flat)).stdout
-    try:
-        autograde = nngrade(root, "autograde", "-j", "2", *LIMITS)
-    finally:
-        server.close()
-    survivors = marked_processes("NNGRADE_ESCAPE_MARKER")
-    nngrade(root, "feedback")
-    nngrade(root, "export")
-    with open(root / "grading" / "grades.csv", newline="") as f:
-        rows = {row["student"]: row for row in csv.DictReader(f)}
-    return SimpleNamespace(
-        root=root, lab=lab, collected=collected, autograde=autograde.stdout, rows=rows,
-        first_rows=first_rows, later_rows=gradebook_rows(root, list(GOOD)), survivors=survivors,
-        before=before, after=digests(root / "solutions", root / "labs", root / "nbgrader_config.py"),
-    )
+    return grade_class(tmp_path_factory, CASES)
 
 
-def autograded_outputs(root: Path, student: str) -> str:
-    """Everything the submission's cells printed or returned, as it was graded."""
-    nb = json.loads((root / "grading" / "autograded" / student / LAB / f"{LAB}.ipynb").read_text())
-    return json.dumps([c.get("outputs", []) for c in nb["cells"]])
+def test_the_two_files_grade_every_case():
+    from test_grading_tricks import CASES as TRICKS
+
+    assert sorted(["reference", "blank", "wrong", *CASES, *TRICKS]) == sorted(EXPECTED_STATUS)
 
 
 def test_collect_reports_what_it_could_not_match(graded):
@@ -122,67 +47,6 @@ def test_collect_reports_what_it_could_not_match(graded):
     assert "collected badjson / backprop-minifw" in graded.collected
 
 
-def test_every_submission_gets_the_expected_status(graded):
-    statuses = {student: row["status"] for student, row in graded.rows.items()}
-    assert statuses == EXPECTED_STATUS, graded.autograde
-
-
-def test_scores_follow_what_ran(graded):
-    points = graded.lab.test_points()
-    full = sum(points.values())
-
-    def tests(student: str) -> float:
-        return sum(float(graded.rows[student][name] or 0) for name in points)
-
-    for student in ("reference", "loop", "sysexit", "membomb", "huge", "tamper", "debug",
-                    "escape", "spy", "planter"):
-        assert tests(student) == full, (student, graded.rows[student])
-    for student in ("blank", "badjson", "empty", "noasserts", "swallow", "clearerrors", "lenient"):
-        assert tests(student) == 0, (student, graded.rows[student])
-    for student in ("wrong", "osexit", "killself", "renamed", "nan", "helpers"):
-        assert 0 < tests(student) < full, (student, graded.rows[student])
-    # rebinding the lab's helpers (rel_error) earns nothing over plain wrong answers
-    assert tests("helpers") == tests("wrong")
-    first_test, last_test = list(points)[0], list(points)[-1]
-    assert float(graded.rows["edited"][first_test]) == 0
-    assert float(graded.rows["deleted"][last_test]) == 0
-    assert all(row["max_score"] == graded.rows["reference"]["max_score"] for row in graded.rows.values())
-
-
-def test_the_kernel_sees_nothing_it_should_not(graded):
-    spy = autograded_outputs(graded.root, "spy")
-    assert "ENVIRONMENT" in spy  # the case ran
-    assert "LEAKED" not in spy and "NETWORK-OPEN" not in spy and SECRET not in spy, spy[:3000]
-    for student in EXPECTED_STATUS:
-        if (graded.root / "grading" / "autograded" / student).is_dir():
-            assert SECRET not in autograded_outputs(graded.root, student), student
-
-
-def test_no_process_outlives_the_batch_and_nothing_is_planted(graded):
-    assert graded.survivors == []
-    assert not any(Path(p, "zz_nngrade_test.pth").exists() for p in site.getsitepackages())
-    assert not list((graded.root / "solutions").rglob("trap.ipynb"))
-
-
-def test_feedback_explains_what_happened(graded):
-    for student, status in EXPECTED_STATUS.items():
-        page = graded.root / "grading" / "feedback" / student / LAB / f"{LAB}.html"
-        text = page.read_text(encoding="utf-8")
-        assert "Grading report" in text and f"Status: {status}" in text, student
-        if student in EXPLANATION:
-            assert EXPLANATION[student] in text, (student, graded.rows[student]["notes"])
-
-
 def test_huge_output_is_cut(graded):
     autograded = graded.root / "grading" / "autograded" / "huge" / LAB / f"{LAB}.ipynb"
     assert autograded.stat().st_size < 2 * 2**20
-
-
-def test_course_files_and_other_grades_are_intact(graded):
-    assert graded.after == graded.before
-    assert not (graded.root / "owned.txt").exists()
-    assert graded.later_rows == graded.first_rows
-    assert f"grading {len(EXPECTED_STATUS) - 3} submissions" in graded.autograde  # not the first batch again
-    assert list((graded.root / "grading" / "backups").glob("gradebook-*.db"))
-
-
