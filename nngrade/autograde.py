@@ -102,12 +102,13 @@ class Batch:
                            "sandbox": view if self.sandbox else None,
                            "test_cells": info.test_cells, "lab_code": info.lab_code,
                            "preload": info.preload})
+        watched = scratch.ipc if self.sandbox else scratch.root  # what its kernel can write on disk
+        base = folder_bytes(watched, 2**62)
         process = Forked(lambda: worker_main([str(scratch.job)]), cwd=scratch.root,
                          env=self.limits.environment(scratch.home), log=scratch.log)
         now = time.monotonic()
-        watched = scratch.ipc if self.sandbox else scratch.root
         return Run(scratch, process, now, now + time_allowed(self.limits.time_limit, bool(skip_reason)),
-                   watched, folder_bytes(watched, 2**62), statuses, notes)
+                   watched, base, statuses, notes)
 
     def _stop(self, run: Run) -> bool:
         """End a finished or overdue process and whatever it left; True if it was overdue."""

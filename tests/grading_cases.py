@@ -250,6 +250,24 @@ time.sleep(600)
 """
 
 
+def filling(folder: str) -> str:
+    """100 MB written into `folder` (a Python expression), then a wait for the watchdog."""
+    return f"""
+import sys, os, time
+_folder = {folder}
+for _i in range(100):
+    with open(os.path.join(_folder, f"filler{{_i}}"), "wb") as _f:
+        _f.write(bytes(2**20))
+time.sleep(30)
+"""
+
+
+# The sandbox's one folder on disk: the folder of the kernel's connection file.
+FILL_IPC = filling('os.path.dirname(sys.argv[sys.argv.index("-f") + 1])')
+# Without the sandbox: the working folder, in the scratch folder.
+FILL_CWD = filling("os.getcwd()")
+
+
 def marked_processes(marker: str) -> list[int]:
     """Processes with `marker` in their environment (started by the ESCAPE or FORKS cases)."""
     found = []

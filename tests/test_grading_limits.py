@@ -10,7 +10,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from grading_cases import FORKS, Lab, appended, marked_processes, write
+from grading_cases import FILL_IPC, FORKS, Lab, appended, marked_processes, write
 from grading_course import LAB, course_copy, nngrade
 
 from nngrade.sandbox import bwrap_problem
@@ -29,21 +29,13 @@ with open("/tmp/filler", "wb") as _f:
     for _ in range(1000):
         _f.write(bytes(2**20))
 """
-FILL_FOLDER = """
-import sys, os, time
-_folder = os.path.dirname(sys.argv[sys.argv.index("-f") + 1])  # the sandbox's writable folder
-for _i in range(100):
-    with open(os.path.join(_folder, f"filler{_i}"), "wb") as _f:
-        _f.write(bytes(2**20))
-time.sleep(30)
-"""
 
 
 def test_processes_and_disk_are_limited(tmp_path):
     root = tmp_path / "repo"
     lab = course_copy(root)
     cases = {"reference": Lab.reference, "forks": appended(0, FORKS), "filltmp": appended(0, FILL_TMP),
-             "fillfolder": appended(0, FILL_FOLDER)}
+             "fillfolder": appended(0, FILL_IPC)}
     for name, case in cases.items():
         write(tmp_path / "downloads" / name / LAB / f"{LAB}.ipynb", case(lab))
     nngrade(root, "collect", str(tmp_path / "downloads"))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from grading_cases import (
+    FILL_CWD,
     FORKS,
     LENIENT_NUMPY,
     Lab,
@@ -40,26 +41,27 @@ sandboxed = pytest.mark.skipif(bool(bwrap_problem()), reason=f"no sandbox here: 
 
 def test_unsandboxed_mode_guards_files_and_checks_the_kernel(tmp_path):
     """--unsafe-no-sandbox: writes outside the submission are undone and graded tampered,
-    the kernel's machinery is still checked, and a fork bomb is stopped."""
+    the kernel's machinery is still checked, and a fork bomb and a disk filler are stopped."""
     root = tmp_path / "repo"
     lab = course_copy(root)
     targets = {"gradebook": root / "grading" / "gradebook.db",
                "solution": root / "solutions" / LAB / f"{LAB}.ipynb", "repo": root}
     cases = {"reference": Lab.reference, "tamper": tampering(targets),
              "lenient": prepended(LENIENT_NUMPY, wrong_answers), "debug": stderr_debug,
-             "forks": appended(0, FORKS)}
+             "forks": appended(0, FORKS), "fillfolder": appended(0, FILL_CWD)}
     for name, case in cases.items():
         write(tmp_path / "downloads" / name / LAB / f"{LAB}.ipynb", case(lab))
     nngrade(root, "collect", str(tmp_path / "downloads"))
     before = digests(root / "solutions", root / "nbgrader_config.py")
-    out = nngrade(root, "autograde", "-j", "2", "--unsafe-no-sandbox", "--max-processes", "32", *LIMITS).stdout
+    out = nngrade(root, "autograde", "-j", "2", "--unsafe-no-sandbox", "--max-processes", "32",
+                  "--max-disk", "64", *LIMITS).stdout
     assert marked_processes("NNGRADE_FORKS_MARKER") == []
     assert "WARNING: --unsafe-no-sandbox" in out
     records = [json.loads(p.read_text()) for p in (root / "grading" / "status").rglob("*.json")]
     by_student = {rec["student"]: rec for rec in records}
     assert {s: r["status"] for s, r in by_student.items()} == {
         "reference": "ok", "tamper": "tampered", "lenient": "tampered", "debug": "ok",
-        "forks": "too many processes"}
+        "forks": "too many processes", "fillfolder": "disk full"}
     assert not any(r["sandboxed"] for r in by_student.values())
     assert digests(root / "solutions", root / "nbgrader_config.py") == before
     assert not (root / "owned.txt").exists()
