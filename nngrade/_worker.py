@@ -40,13 +40,8 @@ def scratch_config(scratch: Scratch, job: dict[str, Any], limits: Limits) -> Con
     the scratch folder, with nbgrader's own preprocessor chain in which nngrade's replace
     Execute and OverwriteCells."""
     config = PyFileConfigLoader(CONFIG_FILE, path=str(scratch.root)).load_config()
-    cd = config.CourseDirectory
-    cd.root = str(scratch.root)
-    cd.source_directory = "source"
-    cd.release_directory = "release"
-    for step in ("submitted", "autograded", "feedback", "solution", "source_with_tests"):
-        setattr(cd, f"{step}_directory", step)
-    cd.db_url = scratch.db_url
+    for name, value in scratch.course_directory().items():
+        setattr(config.CourseDirectory, name, value)
     config.OverwriteCells.add_missing_cells = True
     config.Execute.timeout = limits.cell_timeout
     config.Execute.iopub_timeout = 10

@@ -53,9 +53,11 @@ Run every collected submission (or those of --student / --lab) and score its tes
 Each submission's kernel runs in a bubblewrap sandbox (no network, no signal to the
 grader, only its own scratch space writable, the solutions, the gradebook and other
 submissions invisible), with limits: a cell is interrupted after --cell-timeout seconds, a
-submission is stopped after --time-limit seconds, a process may use --memory MB, and long
-output is cut. A submission that loops, crashes, exits, eats memory, changes the kernel's
-test machinery or is not a notebook gets a status that says so, and the batch goes on.
+submission is stopped after --time-limit seconds, a process may use --memory MB, a
+submission may run --max-processes processes and write --max-disk MB, and long output is
+cut. A submission that loops, crashes, exits, eats memory, forks without end, fills the
+disk, changes the kernel's test machinery or is not a notebook gets a status that says so,
+and the batch goes on.
 Each submission is written into the course as soon as it is graded (the gradebook is
 backed up first, to <course>/backups/), so a stopped batch keeps its grades: run the same
 command again to go on. Submissions already graded are skipped unless they changed or
@@ -67,8 +69,9 @@ Write the feedback for the students: one HTML page per student and lab in
 grading report at the top that explains anything that went wrong.""",
     "export": """\
 Write the scores to a CSV file (default <course>/grades.csv): one row per student and lab
-with the status (ok, timeout, crashed, memory, invalid notebook, tampered, missing, not
-graded), the score, the maximum score, the points of every task, and notes.""",
+with the status (ok, timeout, crashed, memory, too many processes, disk full, invalid
+notebook, tampered, missing, not graded), the score, the maximum score, the points of
+every task, and notes.""",
     "bundle": """\
 Write the course as students get it into OUT (a new folder, or a .zip file): the files
 git tracks, without solutions/, the sources of the solutions, the course directory and
@@ -128,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"seconds one submission may take in all (default {defaults.time_limit})")
     auto.add_argument("--memory", type=_positive, default=defaults.memory_mb, metavar="MB",
                       help=f"memory one process may use, in MB (default {defaults.memory_mb})")
+    auto.add_argument("--max-processes", type=_positive, default=defaults.max_processes, metavar="N",
+                      help=f"processes one submission may run at once (default {defaults.max_processes})")
+    auto.add_argument("--max-disk", type=_positive, default=defaults.max_disk_mb, metavar="MB",
+                      help=f"what one submission may write in all, in MB (default {defaults.max_disk_mb})")
     auto.add_argument("--max-output-lines", type=_positive, default=defaults.max_output_lines,
                       metavar="N", help=f"output lines kept per cell (default {defaults.max_output_lines})")
     auto.add_argument("--force", action="store_true", help="grade again what was graded already")
@@ -201,8 +208,9 @@ def run_collect(course: Course, args: argparse.Namespace) -> int:
 
 
 def run_autograde(course: Course, args: argparse.Namespace) -> int:
-    from .autograde import Batch, plan
+    from .autograde import Batch
     from .sandbox import bwrap_problem
+    from .schedule import plan
 
     problem = None if args.unsafe_no_sandbox else bwrap_problem()
     if problem:
@@ -218,12 +226,14 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
     jobs = min(args.jobs, len(todo))
     limits = Limits(cell_timeout=args.cell_timeout, time_limit=args.time_limit,
                     memory_mb=args.memory, max_output_lines=args.max_output_lines,
+                    max_processes=args.max_processes, max_disk_mb=args.max_disk,
                     threads=max(1, cores // jobs))
     if args.unsafe_no_sandbox:
         _say("WARNING: --unsafe-no-sandbox: student code runs as you, without the sandbox")
     _say(f"grading {len(todo)} submissions, {jobs} at a time: cells stop after "
          f"{limits.cell_timeout} s, submissions after {limits.time_limit} s, "
-         f"{limits.memory_mb} MB per process")
+         f"{limits.memory_mb} MB per process, {limits.max_processes} processes, "
+         f"{limits.max_disk_mb} MB written")
     records = Batch(course, todo, limits, jobs, sandbox=not args.unsafe_no_sandbox, say=_say).run()
     counts: dict[str, int] = {}
     for record in records:

@@ -1,13 +1,15 @@
-"""From what the grader process saw to a status and notes a student can read."""
+"""Every status decision: from what the submission held and what the grader process saw to
+a status and notes a student can read."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .limits import Limits
 from .preprocessors import describe_exit
-from .status import CRASHED, MEMORY, TAMPERED, TIMEOUT
+from .status import CRASHED, DISK, INVALID, MEMORY, TAMPERED, TIMEOUT, worst
 
 _TRUNCATED = "... Output truncated ..."
 
@@ -67,6 +69,16 @@ def diagnose(result: dict[str, Any], cells: list[dict], limits: Limits) -> tuple
                      f"answer ({where}): {'; '.join(found)[:600]}. The autograded tests score 0; "
                      "your instructor will review.")
     for index, cell in enumerate(cells):
+        errors = " ".join(str(o.get("evalue", "")) for o in cell.get("outputs", [])
+                          if o.get("output_type") == "error")
+        if "[Errno 28]" in errors:  # ENOSPC: the sandbox's /tmp is full
+            statuses.append(DISK)
+            notes.append(f"{cell_label(cells, index)} ran out of disk space: at most "
+                         f"{limits.max_disk_mb} MB may be written in all.")
+        elif "[Errno 27]" in errors:  # EFBIG: RLIMIT_FSIZE
+            statuses.append(DISK)
+            notes.append(f"{cell_label(cells, index)} wrote a file larger than {limits.max_file_mb} MB, "
+                         "the limit per file.")
         if any(_TRUNCATED in str(o.get("text", "")) for o in cell.get("outputs", [])):
             notes.append(f"The output of {cell_label(cells, index)} was cut to "
                          f"{limits.max_output_lines} lines.")
@@ -120,3 +132,34 @@ def changed_tests(submitted: dict, release: dict) -> str | None:
         return None
     return (f"Test cells were changed in the submission: {', '.join(changed)}. The original "
             "tests were put back and run, so the change earned nothing.")
+
+
+def submission_notes(problem: str | None, submitted: Mapping[str, dict] | None,
+                     release: Mapping[str, dict]) -> tuple[list[str], list[str]]:
+    """Statuses and notes from the submitted notebooks alone, before anything runs: why they
+    cannot be read (`problem`), or which of their test cells were changed (`submitted`: the
+    notebooks by name, None when they are not read)."""
+    if problem:
+        return [INVALID], [f"The submission could not be graded: {problem}. It was graded as the "
+                           "blank lab instead, so every test scores 0."]
+    notes = [changed_tests(nb, release[name]) for name, nb in (submitted or {}).items()]
+    return [], [note for note in notes if note]
+
+
+def conclude(statuses: list[str], notes: list[str], changed: list[Path], failed: tuple[str, str] | None,
+             result: dict[str, Any] | None, cells: list[dict], limits: Limits) -> tuple[str, list[str]]:
+    """The submission's status and notes, from those found before it ran, the protected files
+    it changed, why its run gave no grades (`failed`, from failure(); it was then graded
+    without running) and the run that gave the grades (its result.json and executed cells)."""
+    statuses, notes = list(statuses), list(notes)
+    if changed:
+        statuses.append(TAMPERED)
+        notes.append(tampered_files(changed))
+    if failed:
+        statuses.append(failed[0])
+        notes.append(failed[1] + " The notebook was graded without running it again, so every "
+                     "test scores 0; written answers are kept for manual grading.")
+    if result and result.get("success") and cells:
+        found, more = diagnose(result, cells, limits)
+        statuses, notes = statuses + found, notes + more
+    return worst(statuses), notes

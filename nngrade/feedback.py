@@ -235,11 +235,19 @@ def generate_feedback(course: Course, students: list[str] | None, labs: list[str
         if s.is_dir() and (not students or s.name in students)
         for lab in labs if (s / lab).is_dir()
     )
-    for student, lab in pairs:
-        result = api.generate_feedback(lab, student, force=True)
-        if not result["success"]:
-            tail = (result.get("error") or "").strip().splitlines()[-1:]
-            problems.append(f"{student} / {lab}: nbgrader could not write the feedback ({' '.join(tail)})")
+    for lab in labs:
+        students_of_lab = [s for s, lb in pairs if lb == lab]
+        # All of a lab's students in one run of nbgrader (its templates are loaded once); one
+        # at a time only when that fails, so that one bad notebook costs only its own page.
+        if not students and students_of_lab and api.generate_feedback(lab, "*", force=True)["success"]:
+            for student in students_of_lab:
+                written += sorted(str(p) for p in course.step("feedback", student, lab).glob("*.html"))
             continue
-        written += sorted(str(p) for p in course.step("feedback", student, lab).glob("*.html"))
+        for student in students_of_lab:
+            result = api.generate_feedback(lab, student, force=True)
+            if not result["success"]:
+                tail = (result.get("error") or "").strip().splitlines()[-1:]
+                problems.append(f"{student} / {lab}: nbgrader could not write the feedback ({' '.join(tail)})")
+                continue
+            written += sorted(str(p) for p in course.step("feedback", student, lab).glob("*.html"))
     return written, problems

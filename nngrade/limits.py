@@ -20,7 +20,9 @@ class Limits:
     max_output_lines: int = 1000  # lines of output kept per cell (nbgrader's LimitOutput)
     max_output_mb: int = 8  # output a cell may send while it runs; the rest is dropped
     max_total_output_mb: int = 32  # output the whole submission may send
-    max_file_mb: int = 1024  # largest file the submission may write
+    max_file_mb: int = 1024  # largest file the submission may write (RLIMIT_FSIZE)
+    max_disk_mb: int = 1024  # what it may write in all: its /tmp (a tmpfs) and its scratch folder
+    max_processes: int = 128  # processes (not threads) the submission may run at once
     threads: int = 1  # BLAS / torch / TensorFlow threads of the kernel
 
     def to_dict(self) -> dict:

@@ -2,13 +2,14 @@
 
 The kernel sees a minimal file system: the system's programs and libraries, Python and the
 virtual environment, and the course code, all read-only; a private /tmp (its working folder
-and HOME, a size-limited tmpfs); and one writable folder on disk, `ipc`, that holds the
-connection file and the IPC sockets through which nbgrader talks to it. The repository's
+and HOME, a tmpfs of Limits.max_disk_mb); and one writable folder on disk, `ipc`, that holds
+the connection file and the IPC sockets through which nbgrader talks to it. The repository's
 solutions/ and .git, the course directory (gradebook, other submissions, backups) and
 nngrade's scratch folders are not visible. It has its own PID namespace (no signal reaches
 the grader, and every process of the submission dies with the sandbox), no network, its own
 IPC, UTS and cgroup namespaces, a clean environment, and rlimits set inside the sandbox
-before ipykernel starts.
+before ipykernel starts. The number of its processes and what it writes into `ipc` are
+watched from outside (nngrade.watchdog).
 """
 
 from __future__ import annotations
@@ -32,17 +33,23 @@ WORKDIR = "/tmp/work"
 
 LAB_FILES = "/tmp/lab-files"  # the lab's own files (data), read-only, copied into WORKDIR
 # Runs inside the sandbox: set the rlimits, make HOME and the working folder (with a copy of
-# the lab's files), then become the kernel (argv: AS FSIZE HOME WORKDIR LAB_FILES CMD...).
+# the lab's files), then become the kernel (argv: AS FSIZE NPROC HOME WORKDIR LAB_FILES CMD...).
+# RLIMIT_NPROC counts a user's processes; only in a user namespace of a user other than root
+# does it count the sandbox's alone (root ignores it): elsewhere nngrade's watchdog counts.
 LAUNCHER = """\
 import os, resource, shutil, sys
-for name, value in (("RLIMIT_AS", sys.argv[1]), ("RLIMIT_FSIZE", sys.argv[2]), ("RLIMIT_CORE", "0")):
+limits = [("RLIMIT_AS", sys.argv[1]), ("RLIMIT_FSIZE", sys.argv[2]), ("RLIMIT_CORE", "0")]
+with open("/proc/self/uid_map") as f:
+    if os.getuid() != 0 and f.read().split() != ["0", "0", "4294967295"]:
+        limits.append(("RLIMIT_NPROC", sys.argv[3]))
+for name, value in limits:
     resource.setrlimit(getattr(resource, name), (int(value), int(value)))
-os.makedirs(sys.argv[3], exist_ok=True)
-if os.path.isdir(sys.argv[5]):
-    shutil.copytree(sys.argv[5], sys.argv[4], dirs_exist_ok=True)
 os.makedirs(sys.argv[4], exist_ok=True)
-os.chdir(sys.argv[4])
-os.execv(sys.argv[6], sys.argv[6:])
+if os.path.isdir(sys.argv[6]):
+    shutil.copytree(sys.argv[6], sys.argv[5], dirs_exist_ok=True)
+os.makedirs(sys.argv[5], exist_ok=True)
+os.chdir(sys.argv[5])
+os.execv(sys.argv[7], sys.argv[7:])
 """
 
 
@@ -126,7 +133,7 @@ class Sandbox:
             elif path.is_dir():
                 cmd += ["--ro-bind", system, system]
         cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(self.limits.max_file_mb * MIB), "--tmpfs", "/tmp"]
+                "--size", str(self.limits.max_disk_mb * MIB), "--tmpfs", "/tmp"]
         bound = [Path(p) for p in SYSTEM_DIRS]
         for folder in sorted({p.resolve() for p in self.readable if p.exists()}, key=lambda p: len(p.parts)):
             if not _within(folder, bound):
@@ -145,9 +152,9 @@ class Sandbox:
         cmd += ["--bind", str(ipc), str(ipc), "--chdir", "/tmp", "--clearenv"]
         for key, value in self.environment().items():
             cmd += ["--setenv", key, value]
-        memory = self.limits.memory_mb * MIB
-        cmd += [self.python, "-I", "-c", LAUNCHER, str(memory), str(self.limits.max_file_mb * MIB),
-                HOME, WORKDIR, LAB_FILES, *kernel]
+        limits = self.limits
+        cmd += [self.python, "-I", "-c", LAUNCHER, str(limits.memory_mb * MIB), str(limits.max_file_mb * MIB),
+                str(limits.max_processes), HOME, WORKDIR, LAB_FILES, *kernel]
         return cmd
 
 

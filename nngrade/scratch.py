@@ -11,6 +11,8 @@ place the layout is spelled out. Only `ipc` is ever visible to the sandboxed ker
     <root>/job.json, result.json, worker.log
     <root>/ipc/                         the kernel's connection file and sockets
     <root>/home/                        HOME of an unsandboxed kernel
+
+nbgrader finds the step folders through `course_directory()` (its CourseDirectory traits).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from .course import CONFIG_FILE
+
+# nbgrader's step folders, relative to the root (release, feedback, ... stay empty).
+STEPS = {"source": "source", "release": "release", "submitted": "submitted",
+         "autograded": "autograded", "feedback": "feedback", "solution": "solution",
+         "source_with_tests": "source_with_tests"}
 
 
 @dataclass(frozen=True)
@@ -43,15 +50,15 @@ class Scratch:
 
     @property
     def source(self) -> Path:
-        return self.root / "source" / self.lab
+        return self.root / STEPS["source"] / self.lab
 
     @property
     def submitted(self) -> Path:
-        return self.root / "submitted" / self.student / self.lab
+        return self.root / STEPS["submitted"] / self.student / self.lab
 
     @property
     def autograded(self) -> Path:
-        return self.root / "autograded" / self.student / self.lab
+        return self.root / STEPS["autograded"] / self.student / self.lab
 
     @property
     def job(self) -> Path:
@@ -72,6 +79,11 @@ class Scratch:
     @property
     def home(self) -> Path:
         return self.root / "home"
+
+    def course_directory(self) -> dict[str, str]:
+        """nbgrader's CourseDirectory settings for this scratch course."""
+        return {"root": str(self.root), "db_url": self.db_url,
+                **{f"{step}_directory": folder for step, folder in STEPS.items()}}
 
     def write_job(self, job: dict[str, Any]) -> None:
         self.job.write_text(json.dumps({"scratch": str(self.root), "student": self.student,

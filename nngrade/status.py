@@ -15,15 +15,19 @@ OK = "ok"
 TIMEOUT = "timeout"
 CRASHED = "crashed"
 MEMORY = "memory"
+PROCESSES = "too many processes"
+DISK = "disk full"
 INVALID = "invalid notebook"
 TAMPERED = "tampered"
 # Most serious first: a submission gets the first status that applies.
-SEVERITY = (TAMPERED, INVALID, MEMORY, CRASHED, TIMEOUT, OK)
+SEVERITY = (TAMPERED, INVALID, MEMORY, PROCESSES, DISK, CRASHED, TIMEOUT, OK)
 
 MEANING = {
     OK: "graded normally",
     TIMEOUT: "a cell or the whole submission ran past its time limit",
     MEMORY: "the code asked for more memory than the limit",
+    PROCESSES: "the code started more processes than the limit",
+    DISK: "the code wrote more data than the limit",
     CRASHED: "the kernel or the grader stopped before the end",
     INVALID: "the file could not be read as the lab's notebook",
     TAMPERED: "the code changed files outside its own folder, or the kernel's test machinery",

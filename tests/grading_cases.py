@@ -237,6 +237,49 @@ if os.fork() == 0:
 """
 
 
+# 200 sleeping processes, marked in their environment: a fork bomb that stops there, so that
+# a broken test cannot harm the machine.
+FORKS = """
+import os, time
+os.environ["NNGRADE_FORKS_MARKER"] = "1"
+for _ in range(200):
+    if os.fork() == 0:
+        time.sleep(600)
+        os._exit(0)
+time.sleep(600)
+"""
+
+
+def filling(folder: str) -> str:
+    """100 MB written into `folder` (a Python expression), then a wait for the watchdog."""
+    return f"""
+import sys, os, time
+_folder = {folder}
+for _i in range(100):
+    with open(os.path.join(_folder, f"filler{{_i}}"), "wb") as _f:
+        _f.write(bytes(2**20))
+time.sleep(30)
+"""
+
+
+# The sandbox's one folder on disk: the folder of the kernel's connection file.
+FILL_IPC = filling('os.path.dirname(sys.argv[sys.argv.index("-f") + 1])')
+# Without the sandbox: the working folder, in the scratch folder.
+FILL_CWD = filling("os.getcwd()")
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Processes with `marker` in their environment (started by the ESCAPE or FORKS cases)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
 def spying(targets: dict[str, Path], port: int) -> str:
     """Reads what a kernel must not see, and prints LEAKED / NETWORK-OPEN / the environment."""
     paths = [targets["gradebook"], targets["solution"], targets["repo"] / ".git",

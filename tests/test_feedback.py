@@ -266,10 +266,11 @@ def test_real_autograde_feedback(tmp_path):
     lab = Lab(root, lab_name)
     hostile = lab.reference()
     for index in lab.answer_cells(hostile):  # every function prints what the tests pass it
-        cell = hostile.cells[index]
+        cell = hostile.cells[index]  # (when a test cell calls it: not from a gradient check's loop)
         for name in defined_functions(cell.source):
-            cell.source += (f"\n_{name} = {name}\ndef {name}(*args, **kwargs):\n"
-                            f"    print('called with', args, kwargs)\n    return _{name}(*args, **kwargs)\n")
+            cell.source += (f"\nimport sys as _sys\n_{name} = {name}\ndef {name}(*args, **kwargs):\n"
+                            f"    if _sys._getframe(1).f_code.co_name == '<module>':\n"
+                            f"        print('called with', args, kwargs)\n    return _{name}(*args, **kwargs)\n")
     for cell in hostile.cells:
         if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = "My answer. " + " ".join(XSS)

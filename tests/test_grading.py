@@ -1,185 +1,45 @@
-"""End to end: `nngrade` grades a class of good, broken and hostile submissions of the
-backprop-minifw lab in one batch, on a copy of the course in a temporary folder.
-
-A first batch (reference, blank, wrong answers) is graded and its gradebook rows kept; then
-the hostile batch is collected (a folder and a zip) and graded with two workers, in the
-sandbox. Every submission must end with a CSV row and a feedback page that explains what
-happened; the course files and the first batch's grades must come out unchanged; no kernel
-may see the solutions, the gradebook, the network or the instructor's environment, and no
-process of a submission may outlive the batch. Smaller batches check the unsandboxed mode
-(the guard and the integrity probe without the sandbox) and a batch killed half-way.
+"""End to end, in the sandbox: the reference, blank and wrong submissions of backprop-minifw,
+then one batch of broken ones (loops, exits, crashes, memory, edited or deleted tests, NaNs,
+huge output, writes to the course files, debug prints, unreadable files from a zip). The
+batch and the checks are in grading_batch.py; the kernel tricks and the sandbox's own cases
+are graded in test_grading_tricks.py, the other modes in test_grading_modes.py, the process
+and disk limits in test_grading_limits.py.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
-import os
-import shutil
-import signal
-import site
-import socket
-import subprocess
 import sys
-import time
-import zipfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from grading_cases import (
-    GOOD,
-    LENIENT_NUMPY,
-    Lab,
-    hostile,
-    prepended,
-    sandbox_only,
-    stderr_debug,
-    tampering,
-    write,
-    wrong_answers,
+from grading_batch import (  # noqa: F401 (the checks of every batch run here too)
+    EXPECTED_STATUS,
+    grade_class,
+    test_course_files_and_other_grades_are_intact,
+    test_every_submission_gets_the_expected_status,
+    test_feedback_explains_what_happened,
+    test_no_secret_in_any_output_no_process_outlives_the_batch_nothing_planted,
+    test_scores_follow_what_ran,
 )
-
-from nngrade.sandbox import bwrap_problem
-
-REPO = Path(__file__).resolve().parents[1]
-LAB = "backprop-minifw"
-LIMITS = ["--cell-timeout", "30", "--time-limit", "300", "--memory", "1536"]
-SECRET = "hunter2-instructor-token"
+from grading_course import LAB, REPO
 
 pytestmark = [
-    pytest.mark.xdist_group("grading"),
     pytest.mark.skipif(sys.platform == "win32", reason="nngrade autograde needs fork and rlimits"),
     pytest.mark.skipif(not (REPO / "solutions" / LAB).is_dir(), reason=f"solutions/{LAB} is missing"),
 ]
-sandboxed = pytest.mark.skipif(bool(bwrap_problem()), reason=f"no sandbox here: {bwrap_problem()} "
-                               "(CI installs bubblewrap)")
-
-EXPECTED_STATUS = {
-    "reference": "ok", "blank": "ok", "wrong": "ok",
-    "loop": "timeout", "sysexit": "ok", "osexit": "crashed", "killself": "crashed",
-    "membomb": "memory", "edited": "ok", "deleted": "ok", "renamed": "ok", "nan": "ok",
-    "huge": "ok", "tamper": "ok", "badjson": "invalid notebook", "empty": "invalid notebook",
-    "debug": "ok", "helpers": "ok", "noasserts": "tampered", "swallow": "tampered",
-    "clearerrors": "tampered", "lenient": "tampered", "escape": "ok", "spy": "ok", "planter": "ok",
-}
-# What the feedback must say, beyond the status.
-EXPLANATION = {
-    "loop": "ran longer than 30 s and was interrupted",
-    "osexit": "exited with status 1",
-    "killself": "killed by SIGKILL",
-    "membomb": "ran out of memory",
-    "edited": "(edited)",
-    "deleted": "(deleted)",
-    "huge": "printed more than",
-    "badjson": "is not a valid notebook",
-    "empty": "is an empty file",
-    "noasserts": "ast transformers",
-    "swallow": "custom exception handler",
-    "clearerrors": "event callbacks",
-    "lenient": "members numpy: allclose",
-}
-
-
-def nngrade(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, INSTRUCTOR_TOKEN=SECRET)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    result = subprocess.run(
-        [sys.executable, "-m", "nngrade", "--course-dir", str(root / "grading"), *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=1200,
-    )
-    assert result.returncode == 0 or not check, f"nngrade {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def course_copy(root: Path) -> Lab:
-    for part in (Path("nbgrader_config.py"), Path("solutions") / LAB, Path("labs") / LAB):
-        copy = shutil.copytree if (REPO / part).is_dir() else shutil.copyfile
-        (root / part).parent.mkdir(parents=True, exist_ok=True)
-        copy(REPO / part, root / part)
-    return Lab(root, LAB)
-
-
-def marked_processes() -> list[int]:
-    """Processes started by the escape case (marked in their environment)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and b"NNGRADE_ESCAPE_MARKER" in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
-
-
-def digests(*paths: Path) -> dict[str, str]:
-    files = [p for path in paths for p in ([path] if path.is_file() else sorted(path.rglob("*")))]
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
-
-
-def gradebook_rows(root: Path, students: list[str]) -> dict:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
-        return {
-            s: {(g.notebook.name, g.name): (g.auto_score, g.manual_score, g.needs_manual_grade)
-                for nb in gb.find_submission(LAB, s).notebooks for g in nb.grades}
-            for s in students
-        }
+CASES = ["loop", "sysexit", "osexit", "killself", "membomb", "edited", "deleted", "renamed", "nan",
+         "huge", "tamper", "debug", "badjson", "empty"]
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> SimpleNamespace:
-    if bwrap_problem():
-        pytest.skip(f"no sandbox here: {bwrap_problem()} (CI installs bubblewrap)")
-    root = tmp_path_factory.mktemp("course") / "repo"
-    lab = course_copy(root)
-
-    first = root.parent / "first-batch"
-    for name, case in GOOD.items():
-        write(first / name / LAB / f"{LAB}.ipynb", case(lab))
-    nngrade(root, "collect", str(first))
-    nngrade(root, "autograde", "-j", "2", *LIMITS)
-    first_rows = gradebook_rows(root, list(GOOD))
-    before = digests(root / "solutions", root / "labs", root / "nbgrader_config.py")
-
-    targets = {"gradebook": root / "grading" / "gradebook.db",
-               "solution": root / "solutions" / LAB / f"{LAB}.ipynb", "repo": root}
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    second = root.parent / "second-batch"
-    cases = {**hostile(targets), **sandbox_only(targets, server.getsockname()[1])}
-    for name, case in cases.items():
-        write(second / name / LAB / f"{LAB}.ipynb", case(lab))
-    flat = root.parent / "flat.zip"
-    with zipfile.ZipFile(flat, "w") as z:
-        z.writestr(f"badjson_{LAB}.ipynb", '{"cells": [')
-        z.writestr(f"empty_{LAB}.ipynb", "")
-        z.writestr("notes.txt", "not a submission")
-    collected = nngrade(root, "collect", str(second)).stdout + nngrade(root, "collect", str(flat)).stdout
-    try:
-        autograde = nngrade(root, "autograde", "-j", "2", *LIMITS)
-    finally:
-        server.close()
-    survivors = marked_processes()
-    nngrade(root, "feedback")
-    nngrade(root, "export")
-    with open(root / "grading" / "grades.csv", newline="") as f:
-        rows = {row["student"]: row for row in csv.DictReader(f)}
-    return SimpleNamespace(
-        root=root, lab=lab, collected=collected, autograde=autograde.stdout, rows=rows,
-        first_rows=first_rows, later_rows=gradebook_rows(root, list(GOOD)), survivors=survivors,
-        before=before, after=digests(root / "solutions", root / "labs", root / "nbgrader_config.py"),
-    )
+    return grade_class(tmp_path_factory, CASES)
 
 
-def autograded_outputs(root: Path, student: str) -> str:
-    """Everything the submission's cells printed or returned, as it was graded."""
-    nb = json.loads((root / "grading" / "autograded" / student / LAB / f"{LAB}.ipynb").read_text())
-    return json.dumps([c.get("outputs", []) for c in nb["cells"]])
+def test_the_two_files_grade_every_case():
+    from test_grading_tricks import CASES as TRICKS
+
+    assert sorted(["reference", "blank", "wrong", *CASES, *TRICKS]) == sorted(EXPECTED_STATUS)
 
 
 def test_collect_reports_what_it_could_not_match(graded):
@@ -187,157 +47,6 @@ def test_collect_reports_what_it_could_not_match(graded):
     assert "collected badjson / backprop-minifw" in graded.collected
 
 
-def test_every_submission_gets_the_expected_status(graded):
-    statuses = {student: row["status"] for student, row in graded.rows.items()}
-    assert statuses == EXPECTED_STATUS, graded.autograde
-
-
-def test_scores_follow_what_ran(graded):
-    points = graded.lab.test_points()
-    full = sum(points.values())
-
-    def tests(student: str) -> float:
-        return sum(float(graded.rows[student][name] or 0) for name in points)
-
-    for student in ("reference", "loop", "sysexit", "membomb", "huge", "tamper", "debug",
-                    "escape", "spy", "planter"):
-        assert tests(student) == full, (student, graded.rows[student])
-    for student in ("blank", "badjson", "empty", "noasserts", "swallow", "clearerrors", "lenient"):
-        assert tests(student) == 0, (student, graded.rows[student])
-    for student in ("wrong", "osexit", "killself", "renamed", "nan", "helpers"):
-        assert 0 < tests(student) < full, (student, graded.rows[student])
-    # rebinding the lab's helpers (rel_error) earns nothing over plain wrong answers
-    assert tests("helpers") == tests("wrong")
-    first_test, last_test = list(points)[0], list(points)[-1]
-    assert float(graded.rows["edited"][first_test]) == 0
-    assert float(graded.rows["deleted"][last_test]) == 0
-    assert all(row["max_score"] == graded.rows["reference"]["max_score"] for row in graded.rows.values())
-
-
-def test_the_kernel_sees_nothing_it_should_not(graded):
-    spy = autograded_outputs(graded.root, "spy")
-    assert "ENVIRONMENT" in spy  # the case ran
-    assert "LEAKED" not in spy and "NETWORK-OPEN" not in spy and SECRET not in spy, spy[:3000]
-    for student in EXPECTED_STATUS:
-        if (graded.root / "grading" / "autograded" / student).is_dir():
-            assert SECRET not in autograded_outputs(graded.root, student), student
-
-
-def test_no_process_outlives_the_batch_and_nothing_is_planted(graded):
-    assert graded.survivors == []
-    assert not any(Path(p, "zz_nngrade_test.pth").exists() for p in site.getsitepackages())
-    assert not list((graded.root / "solutions").rglob("trap.ipynb"))
-
-
-def test_feedback_explains_what_happened(graded):
-    for student, status in EXPECTED_STATUS.items():
-        page = graded.root / "grading" / "feedback" / student / LAB / f"{LAB}.html"
-        text = page.read_text(encoding="utf-8")
-        assert "Grading report" in text and f"Status: {status}" in text, student
-        if student in EXPLANATION:
-            assert EXPLANATION[student] in text, (student, graded.rows[student]["notes"])
-
-
 def test_huge_output_is_cut(graded):
     autograded = graded.root / "grading" / "autograded" / "huge" / LAB / f"{LAB}.ipynb"
     assert autograded.stat().st_size < 2 * 2**20
-
-
-def test_course_files_and_other_grades_are_intact(graded):
-    assert graded.after == graded.before
-    assert not (graded.root / "owned.txt").exists()
-    assert graded.later_rows == graded.first_rows
-    assert f"grading {len(EXPECTED_STATUS) - 3} submissions" in graded.autograde  # not the first batch again
-    assert list((graded.root / "grading" / "backups").glob("gradebook-*.db"))
-
-
-def test_unsandboxed_mode_guards_files_and_checks_the_kernel(tmp_path):
-    """--unsafe-no-sandbox: writes outside the submission are undone and graded tampered,
-    and the kernel's machinery is still checked."""
-    root = tmp_path / "repo"
-    lab = course_copy(root)
-    targets = {"gradebook": root / "grading" / "gradebook.db",
-               "solution": root / "solutions" / LAB / f"{LAB}.ipynb", "repo": root}
-    cases = {"reference": Lab.reference, "tamper": tampering(targets),
-             "lenient": prepended(LENIENT_NUMPY, wrong_answers), "debug": stderr_debug}
-    for name, case in cases.items():
-        write(tmp_path / "downloads" / name / LAB / f"{LAB}.ipynb", case(lab))
-    nngrade(root, "collect", str(tmp_path / "downloads"))
-    before = digests(root / "solutions", root / "nbgrader_config.py")
-    out = nngrade(root, "autograde", "-j", "2", "--unsafe-no-sandbox", *LIMITS).stdout
-    assert "WARNING: --unsafe-no-sandbox" in out
-    records = [json.loads(p.read_text()) for p in (root / "grading" / "status").rglob("*.json")]
-    by_student = {rec["student"]: rec for rec in records}
-    assert {s: r["status"] for s, r in by_student.items()} == {
-        "reference": "ok", "tamper": "tampered", "lenient": "tampered", "debug": "ok"}
-    assert not any(r["sandboxed"] for r in by_student.values())
-    assert digests(root / "solutions", root / "nbgrader_config.py") == before
-    assert not (root / "owned.txt").exists()
-
-
-def test_autograde_refuses_to_run_without_the_sandbox(tmp_path):
-    root = tmp_path / "repo"
-    lab = course_copy(root)
-    write(tmp_path / "downloads" / "alice" / LAB / f"{LAB}.ipynb", lab.reference())
-    nngrade(root, "collect", str(tmp_path / "downloads"))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable),
-               PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    run = subprocess.run([sys.executable, "-m", "nngrade", "--course-dir", str(root / "grading"),
-                          "autograde"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2 and "--unsafe-no-sandbox" in run.stderr, run.stderr
-    assert not (root / "grading" / "status").exists()
-
-
-@sandboxed
-def test_a_killed_batch_keeps_its_grades_and_resumes(tmp_path):
-    root = tmp_path / "repo"
-    lab = course_copy(root)
-    students = [f"student{i}" for i in range(3)]
-    for student in students:
-        write(tmp_path / "downloads" / student / LAB / f"{LAB}.ipynb", lab.reference())
-    nngrade(root, "collect", str(tmp_path / "downloads"))
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    batch = subprocess.Popen([sys.executable, "-m", "nngrade", "--course-dir", str(root / "grading"),
-                              "autograde", *LIMITS], cwd=root, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    status = root / "grading" / "status"
-    deadline = time.monotonic() + 600
-    while not list(status.rglob("*.json")) and time.monotonic() < deadline and batch.poll() is None:
-        time.sleep(0.2)
-    batch.send_signal(signal.SIGKILL)
-    batch.wait()
-    kept = {p.parent.name for p in status.rglob("*.json")}
-    assert kept and len(kept) < len(students)
-    out = nngrade(root, "autograde", *LIMITS).stdout
-    assert f"{len(kept)} submissions already graded" in out
-    assert {p.parent.name for p in status.rglob("*.json")} == set(students)
-    assert gradebook_rows(root, students).keys() == set(students)
-    # the first run started without a gradebook; the second backed up the first one's
-    assert len(list((root / "grading" / "backups").glob("gradebook-*.db"))) == 1
-
-
-def test_generate_check_flags_a_stale_release(tmp_path, monkeypatch, capsys):
-    from nngrade.cli import main
-
-    for part in (Path("nbgrader_config.py"), Path("solutions") / LAB):
-        copy = shutil.copytree if (REPO / part).is_dir() else shutil.copyfile
-        (tmp_path / part).parent.mkdir(parents=True, exist_ok=True)
-        copy(REPO / part, tmp_path / part)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("NNGRADE_COURSE_DIR", str(tmp_path / "grading"))  # restored afterwards
-    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
-
-    def generate(*args: str) -> tuple[int, str]:
-        code = main(["generate", *args])
-        return code, capsys.readouterr().out
-
-    assert generate() == (0, f"labs/{LAB}: written\n")
-    release = tmp_path / "labs" / LAB / f"{LAB}.ipynb"
-    release.write_text(release.read_text().replace("# YOUR CODE HERE", "# edited by hand"))
-    code, out = generate("--check")
-    assert code == 1 and f"{LAB}/{LAB}.ipynb: content differs" in out, out
-    assert generate() == (0, f"labs/{LAB}: written\n")
-    code, out = generate("--check")
-    assert code == 0 and "up to date" in out, out
-    assert not (tmp_path / "grading").exists()  # generating never touches the course directory

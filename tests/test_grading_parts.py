@@ -26,7 +26,7 @@ from nngrade.sandbox import Sandbox, bwrap_problem
 from nngrade.status import OK, TAMPERED, worst
 from nngrade.verdict import definitions, notebook_scores
 
-LIMITS = Limits(memory_mb=1024, max_file_mb=64)
+LIMITS = Limits(memory_mb=1024, max_file_mb=64, max_disk_mb=32, max_processes=17)
 
 
 # -- the sandbox ------------------------------------------------------------------------
@@ -62,6 +62,9 @@ def test_sandbox_command_line(tmp_path, monkeypatch):
     assert f"--ro-bind {empty} {(repo / '.git').resolve()}" in line  # a worktree's .git file
     assert f"--bind {sandbox.ipc.resolve()} {sandbox.ipc.resolve()}" in line
     assert str(1024 * 2**20) in cmd and str(64 * 2**20) in cmd  # rlimits, set inside
+    tmpfs = cmd.index("/tmp") - 3
+    assert cmd[tmpfs:tmpfs + 4] == ["--size", str(LIMITS.max_disk_mb * 2**20), "--tmpfs", "/tmp"]
+    assert str(LIMITS.max_processes) in cmd  # RLIMIT_NPROC, where it applies
     assert cmd[-3:] == ["KERNEL", "-f", "conn.json"]
     # a hidden path outside what is bound needs no mount at all
     assert f"--tmpfs {(tmp_path / 'scratch').resolve()}" not in line
