@@ -123,14 +123,6 @@ torch.set_num_threads(1)  # the networks are tiny: one CPU thread is fastest and
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 print("PyTorch", torch.__version__, "| device:", device)
 
-# Part A: 569 tumours, 30 measured features, label 0 = malignant, 1 = benign
-Xb, yb = mf.datasets.load_breast_cancer()
-Xb_train, Xb_test, yb_train, yb_test = mf.train_test_split(Xb, yb, test_size=0.25, seed=0)
-# Part B: 5000 MNIST digits of 28x28 = 784 pixels in [0, 1] (shipped with minifw, no download); labels 0..9
-Xd, yd = mf.datasets.load_mnist_sample()
-Xd_train, Xd_test, yd_train, yd_test = mf.train_test_split(Xd, yd, test_size=0.25, seed=0)
-print("breast cancer:", Xb_train.shape, Xb_test.shape, "| digits:", Xd_train.shape, Xd_test.shape)
-
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 import os
 
@@ -149,6 +141,7 @@ tf.config.threading.set_inter_op_parallelism_threads(1)
 keras.utils.set_random_seed(0)  # Python, numpy and TensorFlow seeds
 print("TensorFlow", tf.__version__, "| GPUs:", tf.config.list_physical_devices("GPU"))
 
+# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Part A: 569 tumours, 30 measured features, label 0 = malignant, 1 = benign
 Xb, yb = mf.datasets.load_breast_cancer()
 Xb_train, Xb_test, yb_train, yb_test = mf.train_test_split(Xb, yb, test_size=0.25, seed=0)
