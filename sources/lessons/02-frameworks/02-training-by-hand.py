@@ -108,10 +108,12 @@ print("TensorFlow", tf.__version__, "| GPUs:", tf.config.list_physical_devices("
 # Gradient descent repeats $w \leftarrow w - \eta\,\partial L/\partial w$ (and the same for $b$)
 # with the learning rate $\eta = 0.1$. The tape computes the gradients; `assign_sub` updates.
 
-# %% track="pytorch"
+# %%
 rng = np.random.default_rng(0)
 x_reg = rng.uniform(-2, 2, size=(200, 1)).astype(np.float32)
 y_reg = (3 * x_reg - 2 + 0.5 * rng.standard_normal((200, 1))).astype(np.float32)
+
+# %% track="pytorch"
 x_t, y_t = torch.tensor(x_reg, device=device), torch.tensor(y_reg, device=device)
 
 w = torch.zeros((), device=device, requires_grad=True)
@@ -128,33 +130,9 @@ for step in range(100):
     w.grad = None                               # reset for the next step
     b.grad = None
     losses.append(loss.item())
-
-# the exact least-squares solution, for comparison
-(w_best, b_best), *_ = np.linalg.lstsq(np.hstack([x_reg, np.ones_like(x_reg)]), y_reg[:, 0], rcond=None)
-print(f"gradient descent: w = {w.item():.4f}, b = {b.item():.4f}, loss {losses[-1]:.4f}")
-print(f"least squares:    w = {w_best:.4f}, b = {b_best:.4f}")
-
-assert abs(w.item() - 3) < 0.15 and abs(b.item() + 2) < 0.15          # close to the true line
-assert abs(w.item() - w_best) < 1e-3 and abs(b.item() - b_best) < 1e-3  # and to the best fit
-assert 0.2 < losses[-1] < 0.3 < losses[0]                             # noise variance is 0.25
-
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
-ax1.scatter(x_reg, y_reg, s=8, alpha=0.6)
-grid = np.linspace(-2, 2, 2)
-ax1.plot(grid, w.item() * grid + b.item(), "r", label=f"$\\hat y = {w.item():.2f}x {b.item():+.2f}$")
-ax1.legend()
-ax1.set_xlabel("$x$")
-ax2.plot(losses)
-ax2.set_yscale("log")
-ax2.set_xlabel("step")
-ax2.set_ylabel("MSE")
-plt.show()
+w_fit, b_fit = w.item(), b.item()
 
 # %% track="tensorflow"
-rng = np.random.default_rng(0)
-x_reg = rng.uniform(-2, 2, size=(200, 1)).astype(np.float32)
-y_reg = (3 * x_reg - 2 + 0.5 * rng.standard_normal((200, 1))).astype(np.float32)
-
 w = tf.Variable(0.0)
 b = tf.Variable(0.0)
 learning_rate = 0.1
@@ -167,20 +145,22 @@ for step in range(100):
     w.assign_sub(learning_rate * dw)                  # update
     b.assign_sub(learning_rate * db)
     losses.append(float(loss))
+w_fit, b_fit = float(w), float(b)
 
+# %%
 # the exact least-squares solution, for comparison
 (w_best, b_best), *_ = np.linalg.lstsq(np.hstack([x_reg, np.ones_like(x_reg)]), y_reg[:, 0], rcond=None)
-print(f"gradient descent: w = {float(w):.4f}, b = {float(b):.4f}, loss {losses[-1]:.4f}")
+print(f"gradient descent: w = {w_fit:.4f}, b = {b_fit:.4f}, loss {losses[-1]:.4f}")
 print(f"least squares:    w = {w_best:.4f}, b = {b_best:.4f}")
 
-assert abs(float(w) - 3) < 0.15 and abs(float(b) + 2) < 0.15          # close to the true line
-assert abs(float(w) - w_best) < 1e-3 and abs(float(b) - b_best) < 1e-3  # and to the best fit
-assert 0.2 < losses[-1] < 0.3 < losses[0]                             # noise variance is 0.25
+assert abs(w_fit - 3) < 0.15 and abs(b_fit + 2) < 0.15            # close to the true line
+assert abs(w_fit - w_best) < 1e-3 and abs(b_fit - b_best) < 1e-3    # and to the best fit
+assert 0.2 < losses[-1] < 0.3 < losses[0]                           # noise variance is 0.25
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
 ax1.scatter(x_reg, y_reg, s=8, alpha=0.6)
 grid = np.linspace(-2, 2, 2)
-ax1.plot(grid, float(w) * grid + float(b), "r", label=f"$\\hat y = {float(w):.2f}x {float(b):+.2f}$")
+ax1.plot(grid, w_fit * grid + b_fit, "r", label=f"$\\hat y = {w_fit:.2f}x {b_fit:+.2f}$")
 ax1.legend()
 ax1.set_xlabel("$x$")
 ax2.plot(losses)
@@ -410,7 +390,8 @@ for epoch in range(30):
         perceptron_step(xb, yb)
 train_acc = perceptron_accuracy(w, b, X_tum_train_s, y_tum_train)
 test_acc = perceptron_accuracy(w, b, X_tum_test_s, y_tum_test)
-print(f"w = {w.numpy().ravel()}, b = {b.numpy()}: training accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}")
+w_tum, b_tum = w.numpy().ravel(), float(b.numpy()[0])
+print(f"w = {w_tum}, b = {b_tum:.3f}: training accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}")
 assert train_acc > 0.8 and test_acc > 0.85
 
 
@@ -420,7 +401,7 @@ assert train_acc > 0.8 and test_acc > 0.85
 # red and blue points. The labels were drawn at random from a probability, so points near the
 # line fall on both sides and no line can be right about all of them.
 
-# %% track="pytorch"
+# %%
 def boundary_in_original_units(w, b, sizes):
     """The ages where z = 0, for the given sizes, undoing the min-max scaling of both axes."""
     (w_size, w_age) = w
@@ -435,28 +416,6 @@ plt.figure(figsize=(5, 3.5))
 plt.scatter(*X_tum_train.T, c=y_tum_train, cmap="coolwarm", s=12, label="training")
 plt.scatter(*X_tum_test.T, c=y_tum_test, cmap="coolwarm", s=40, marker="x", label="test")
 plt.plot(sizes_grid, boundary_in_original_units(w_tum, b_tum, sizes_grid), "k", label="$z = 0$")
-plt.ylim(15, 95)
-plt.xlabel("tumour size (mm)")
-plt.ylabel("age (years)")
-plt.legend(loc="lower left")
-plt.show()
-
-
-# %% track="tensorflow"
-def boundary_in_original_units(w, b, sizes):
-    """The ages where z = 0, for the given sizes, undoing the min-max scaling of both axes."""
-    (w_size, w_age), b0 = w.numpy().ravel(), float(b.numpy()[0])
-    size_scaled = (sizes - scaler.min_[0]) * scaler.scale_[0]
-    age_scaled = -(w_size * size_scaled + b0) / w_age
-    return age_scaled / scaler.scale_[1] + scaler.min_[1]
-
-
-assert w.numpy().min() > 0
-sizes_grid = np.linspace(0, 52, 2)
-plt.figure(figsize=(5, 3.5))
-plt.scatter(*X_tum_train.T, c=y_tum_train, cmap="coolwarm", s=12, label="training")
-plt.scatter(*X_tum_test.T, c=y_tum_test, cmap="coolwarm", s=40, marker="x", label="test")
-plt.plot(sizes_grid, boundary_in_original_units(w, b, sizes_grid), "k", label="$z = 0$")
 plt.ylim(15, 95)
 plt.xlabel("tumour size (mm)")
 plt.ylabel("age (years)")
