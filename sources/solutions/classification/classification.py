@@ -123,14 +123,6 @@ torch.set_num_threads(1)  # the networks are tiny: one CPU thread is fastest and
 device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 print("PyTorch", torch.__version__, "| device:", device)
 
-# Part A: 569 tumours, 30 measured features, label 0 = malignant, 1 = benign
-Xb, yb = mf.datasets.load_breast_cancer()
-Xb_train, Xb_test, yb_train, yb_test = mf.train_test_split(Xb, yb, test_size=0.25, seed=0)
-# Part B: 5000 MNIST digits of 28x28 = 784 pixels in [0, 1] (shipped with minifw, no download); labels 0..9
-Xd, yd = mf.datasets.load_mnist_sample()
-Xd_train, Xd_test, yd_train, yd_test = mf.train_test_split(Xd, yd, test_size=0.25, seed=0)
-print("breast cancer:", Xb_train.shape, Xb_test.shape, "| digits:", Xd_train.shape, Xd_test.shape)
-
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
 import os
 
@@ -149,6 +141,7 @@ tf.config.threading.set_inter_op_parallelism_threads(1)
 keras.utils.set_random_seed(0)  # Python, numpy and TensorFlow seeds
 print("TensorFlow", tf.__version__, "| GPUs:", tf.config.list_physical_devices("GPU"))
 
+# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Part A: 569 tumours, 30 measured features, label 0 = malignant, 1 = benign
 Xb, yb = mf.datasets.load_breast_cancer()
 Xb_train, Xb_test, yb_train, yb_test = mf.train_test_split(Xb, yb, test_size=0.25, seed=0)
@@ -561,6 +554,7 @@ def train_binary(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_siz
     ### BEGIN SOLUTION
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss=loss_fn)
+    model.optimizer.build(model.trainable_variables)  # Adam's variables exist before fit traces its step: traced once, not twice
     history = model.fit(np.asarray(X_train, dtype=np.float32), np.asarray(y_train, dtype=np.float32).reshape(-1, 1),
                         epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
     return [float(v) for v in history.history["loss"]]
@@ -921,7 +915,7 @@ assert all(np.array_equal(p, q) for p, q in zip(_m1.get_weights(), _m2.get_weigh
 # log-probabilities or probabilities, since softmax and log keep the order.
 #
 # The test trains a softmax-regression model of its own with your `train_classifier` on a split
-# you do not see and expects at least 90 % held-out accuracy.
+# you do not see and expects at least 87 % held-out accuracy.
 
 # %% [markdown] track="tensorflow"
 # ### Task 6 · Train and predict (3 points)
@@ -932,10 +926,10 @@ assert all(np.array_equal(p, q) for p, q in zip(_m1.get_weights(), _m2.get_weigh
 # probabilities, since the softmax keeps the order.
 #
 # The test trains a softmax-regression model of its own with your `train_classifier` on a split
-# you do not see and expects at least 90 % held-out accuracy.
+# you do not see and expects at least 87 % held-out accuracy.
 
 # %% nbgrader={"grade": false, "grade_id": "train_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false} track="pytorch"
-def train_classifier(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=32, seed=0):
+def train_classifier(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=128, seed=0):
     """Train a multiclass model in place with Adam on shuffled mini-batches; return the epoch losses.
 
     model: maps (n, d) to (n, n_classes); loss_fn(model(x), y) with y int64 labels (n,).
@@ -980,7 +974,7 @@ def predict_classes(model, X):
 
 
 # %% nbgrader={"grade": false, "grade_id": "train_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false} track="tensorflow"
-def train_classifier(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=32, seed=0):
+def train_classifier(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch_size=128, seed=0):
     """Train a multiclass model in place with Adam on shuffled mini-batches; return the epoch losses.
 
     model: maps (n, d) to (n, n_classes); loss_fn: a SparseCategoricalCrossentropy that fits it.
@@ -991,6 +985,7 @@ def train_classifier(model, loss_fn, X_train, y_train, epochs=10, lr=0.01, batch
     ### BEGIN SOLUTION
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss=loss_fn)
+    model.optimizer.build(model.trainable_variables)  # Adam's variables exist before fit traces its step: traced once, not twice
     history = model.fit(np.asarray(X_train, dtype=np.float32), np.asarray(y_train),
                         epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
     return [float(v) for v in history.history["loss"]]
@@ -1017,7 +1012,7 @@ assert np.all(np.isfinite(_losses)) and _losses[-1] < _losses[0], f"the loss sho
 _Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
 torch.manual_seed(1)
 _model = nn.Linear(784, 10)
-_losses = train_classifier(_model, nn.CrossEntropyLoss(), _Xa, _ya, epochs=5, lr=0.01, batch_size=32, seed=1)
+_losses = train_classifier(_model, nn.CrossEntropyLoss(), _Xa, _ya, epochs=5, lr=0.01, batch_size=128, seed=1)
 print("training losses on a hidden split:", np.round(_losses, 3))
 assert len(_losses) == 5 and _losses[-1] < 0.5, f"the training loss should fall below 0.5, got {_losses}"
 _model.eval()
@@ -1041,7 +1036,7 @@ _Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
 keras.utils.set_random_seed(1)
 _model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
 _losses = train_classifier(_model, keras.losses.SparseCategoricalCrossentropy(from_logits=True), _Xa, _ya,
-                           epochs=5, lr=0.01, batch_size=32, seed=1)
+                           epochs=5, lr=0.01, batch_size=128, seed=1)
 print("training losses on a hidden split:", np.round(_losses, 3))
 assert len(_losses) == 5 and _losses[-1] < 0.5, f"the training loss should fall below 0.5, got {_losses}"
 _z = keras.ops.convert_to_numpy(_model(_Xh, training=False))
@@ -1171,9 +1166,9 @@ assert acc_mlp > acc_softmax, "the MLP should also be more accurate on these 28x
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_layers", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # *Reference answer (for the grader; students write their own).* In the reference runs softmax
-# regression reaches about 0.90 test accuracy and the MLP about 0.93, and the MLP ends with the
-# lower training loss: on 28×28 digits the hidden layer both fits the training images better and
-# is more accurate on new ones (by 3 to 4 points here; the exact numbers move with the seed and
+# regression reaches about 0.90 test accuracy and the MLP 0.92 to 0.95, and the MLP ends with a
+# training loss ten to thirty times lower: on 28×28 digits the hidden layer both fits the training images better
+# and is more accurate on new ones (by 2 to 4 points here; the exact numbers move with the seed and
 # the framework). A hidden layer with a non-linear activation lets the network combine pixels
 # into its own features (strokes, loops) and draw non-linear boundaries between classes; without
 # the activation, stacked linear layers are still one linear map. More layers therefore help when
