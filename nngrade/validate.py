@@ -75,7 +75,7 @@ def validate(path: Path, cell_timeout: int = 300) -> Validation:
     except (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as error:
         result.problems.append(f"cannot be read as a notebook ({str(error).splitlines()[0][:200]})")
         return result
-    graded = {c.source.strip(): c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     result.tests = len(graded)
     release = _release_for(nb, path)
     if release is not None and needs_repair(nb, release):
@@ -99,8 +99,11 @@ def validate(path: Path, cell_timeout: int = 300) -> Validation:
                               f"{_first_line(cell['source'])}")
     for cell in found.get("changed", []):
         result.changed.append(f"a read-only cell was edited: {_first_line(cell['source'])}")
+    unmatched = list(graded)  # failed cells come in notebook order; blank answers share their text
     for cell in found.get("failed", []):
-        original = graded.get(cell["source"].strip())
+        original = next((c for c in unmatched if c.source.strip() == cell["source"].strip()), None)
+        if original is not None:
+            unmatched.remove(original)
         meta = original.metadata["nbgrader"] if original is not None else {}
         message = [s for s in _ANSI.sub("", cell.get("raw_error", "")).splitlines() if s.strip()]
         kind = "written answer " if original is not None and original.cell_type == "markdown" else ""

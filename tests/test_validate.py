@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from grading_cases import Lab, write
+from nbgrader.utils import compute_checksum
 
 from nngrade.validate import validate
 
@@ -66,3 +67,29 @@ def write_to(root: Path, nb: nbformat.NotebookNode) -> Path:
     write(root / "labs" / LAB / f"{LAB}.ipynb", Lab(REPO, LAB).release)
     write(root / "Untitled.ipynb", nb)
     return root / "Untitled.ipynb"
+
+
+def test_blank_written_answers_with_the_same_text_are_each_named(tmp_path):
+    def cell(kind, source, grade_id, points):
+        meta = {"nbgrader": {"grade": True, "solution": kind == "markdown", "locked": kind == "code",
+                             "grade_id": grade_id, "points": points, "schema_version": 3, "task": False}}
+        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        made = make(source, metadata=meta)
+        made.metadata.nbgrader["checksum"] = compute_checksum(made)  # as released: an unchanged answer
+        return made
+
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("markdown", "YOUR ANSWER HERE", "answer_degree", 2),
+        cell("markdown", "YOUR ANSWER HERE", "answer_regularization", 3),
+        cell("code", "assert 1 + 1 == 3, 'arithmetic'", "test_sum", 1),
+    ])
+    result = validate(write_to_plain(tmp_path / "two-answers.ipynb", nb))
+    assert result.tests == 3 and "0 of 3 graded cells pass" in result.summary()
+    assert [f.split(":")[0] for f in result.failed] == [
+        "written answer answer_degree (2 points)", "written answer answer_regularization (3 points)",
+        "test_sum (1 points)"]
+
+
+def write_to_plain(path: Path, nb: nbformat.NotebookNode) -> Path:
+    nbformat.write(nb, path)
+    return path
