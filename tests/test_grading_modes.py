@@ -27,14 +27,11 @@ from grading_cases import (
     write,
     wrong_answers,
 )
-from grading_course import LAB, LIMITS, REPO, course_copy, digests, gradebook_rows, nngrade
+from grading_course import LAB, LIMITS, MARKS, REPO, course_copy, digests, gradebook_rows, nngrade
 
 from nngrade.sandbox import bwrap_problem
 
-pytestmark = [
-    pytest.mark.skipif(sys.platform == "win32", reason="nngrade autograde needs fork and rlimits"),
-    pytest.mark.skipif(not (REPO / "solutions" / LAB).is_dir(), reason=f"solutions/{LAB} is missing"),
-]
+pytestmark = MARKS
 sandboxed = pytest.mark.skipif(bool(bwrap_problem()), reason=f"no sandbox here: {bwrap_problem()} "
                                "(CI installs bubblewrap)")
 
