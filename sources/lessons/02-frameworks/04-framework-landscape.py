@@ -27,6 +27,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # before importing TensorFlow: keep it
 import atexit
 import importlib.metadata
 import json
+import runpy
 import shutil
 import subprocess
 import sys
@@ -190,9 +191,11 @@ assert double_if_positive(tf.constant([-1.0, -2.0])).numpy().tolist() == [1.0, 2
 # part of TensorFlow (`tf.keras`). **Keras 3** is multi-backend again: the same model code runs on
 # **TensorFlow**, **PyTorch** or **JAX**. The backend is chosen *before* `import keras`, by the
 # environment variable `KERAS_BACKEND` (or `~/.keras/keras.json`); it cannot be switched inside a
-# running process. So we write the training script once and run it in two fresh Python processes.
+# running process. So we write the training code once, in a file: this kernel, which has not
+# imported Keras yet, runs it on TensorFlow (the default backend), and a fresh Python process runs
+# the same file on PyTorch.
 # The data: the digits, split 60 / 20 / 20 % and scaled as in notebooks 02 and 03, saved to a file
-# both processes read.
+# both runs read.
 
 # %%
 X, y = mf.datasets.load_digits()
@@ -208,39 +211,46 @@ KERAS_SCRIPT = textwrap.dedent('''
     import numpy as np
     import keras                                    # the backend is read from KERAS_BACKEND here
 
-    keras.utils.set_random_seed(0)
-    data = np.load(sys.argv[1])
-    model = keras.Sequential([
-        keras.Input(shape=(64,)),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(10),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(2e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    start = time.perf_counter()
-    model.fit(data["X_train"], data["y_train"], epochs=10, batch_size=32, verbose=0)
-    seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(data["X_test"], data["y_test"], verbose=0)
-    print(json.dumps({"backend": keras.backend.backend(), "parameters": model.count_params(),
-                      "weights are": type(model.layers[0].kernel.value).__module__,
-                      "test accuracy": round(float(accuracy), 4), "fit seconds": round(seconds, 2)}))
+
+    def train_digits(path):
+        """Train a 64-64-10 network on the digits saved in `path` (.npz); what happened, as a dict."""
+        keras.utils.set_random_seed(0)
+        data = np.load(path)
+        model = keras.Sequential([
+            keras.Input(shape=(64,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10),
+        ])
+        model.compile(optimizer=keras.optimizers.Adam(2e-3),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        start = time.perf_counter()
+        model.fit(data["X_train"], data["y_train"], epochs=10, batch_size=32, verbose=0)
+        seconds = time.perf_counter() - start
+        _, accuracy = model.evaluate(data["X_test"], data["y_test"], verbose=0)
+        return {"backend": keras.backend.backend(), "parameters": model.count_params(),
+                "weights are": type(model.layers[0].kernel.value).__module__,
+                "test accuracy": round(float(accuracy), 4), "fit seconds": round(seconds, 2)}
+
+
+    if __name__ == "__main__":                      # run as a script: print the result as JSON
+        print(json.dumps(train_digits(sys.argv[1])))
 ''')
 script = work / "keras_digits.py"
 script.write_text(KERAS_SCRIPT)
 
-# Both backends at once, one process each, one thread each (they share the CPU)
-runs = {backend: subprocess.Popen([sys.executable, str(script), str(work / "digits.npz")],
-                                  env={**os.environ, "KERAS_BACKEND": backend, "OMP_NUM_THREADS": "1"},
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for backend in ("tensorflow", "torch")}
-keras_results = {}
-for backend, process in runs.items():
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, f"the {backend} run failed:\n{err[-2000:]}"
-    keras_results[backend] = json.loads(out.strip().splitlines()[-1])
-    print(keras_results[backend])
+# PyTorch backend: a fresh process (one thread), started first so that it runs while this kernel trains
+torch_process = subprocess.Popen([sys.executable, str(script), str(work / "digits.npz")],
+                                 env={**os.environ, "KERAS_BACKEND": "torch", "OMP_NUM_THREADS": "1"},
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+# TensorFlow backend: here, in this kernel, which had not imported Keras: the same file's function
+os.environ["KERAS_BACKEND"] = "tensorflow"
+tf_run = runpy.run_path(str(script))["train_digits"](str(work / "digits.npz"))
+out, err = torch_process.communicate(timeout=300)
+assert torch_process.returncode == 0, f"the torch run failed:\n{err[-2000:]}"
+torch_run = json.loads(out.strip().splitlines()[-1])
+print(tf_run)
+print(torch_run)
 
-tf_run, torch_run = keras_results["tensorflow"], keras_results["torch"]
 assert (tf_run["backend"], torch_run["backend"]) == ("tensorflow", "torch")
 assert tf_run["parameters"] == torch_run["parameters"] == 64 * 64 + 64 + 64 * 10 + 10, "same architecture"
 assert min(tf_run["test accuracy"], torch_run["test accuracy"]) > 0.93, "both backends should learn the digits"
@@ -248,7 +258,7 @@ assert abs(tf_run["test accuracy"] - torch_run["test accuracy"]) < 0.03, "compar
 
 # %% [markdown]
 # Same code, same architecture (4,810 parameters), comparable test accuracy; the weights are
-# TensorFlow variables in one process and PyTorch tensors in the other (`weights are` above). The
+# TensorFlow variables in this kernel and PyTorch tensors in the other process (`weights are` above). The
 # accuracies are not identical: each backend draws its own random initial weights and shuffles
 # with its own generator, and their kernels round differently.
 #
