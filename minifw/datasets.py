@@ -6,6 +6,8 @@
 - `load_mnist`, `load_fashion_mnist`: downloaded once (urllib) into a cache folder
   (`data_dir=`, else `$MINIFW_DATA`, else `~/.cache/minifw`), checked against SHA-256 sums.
 - `load_mnist_sample`: 5000 real MNIST digits shipped with minifw (minifw/_data/), no network.
+- `load_image_splits`: one of those three image sets, flat and split into training, validation
+  and test sets: what the framework lessons' `DATA` setting switches between.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .data import train_test_split, train_val_test_split
 
 # -- scikit-learn's bundled files ------------------------------------------------------------
 
@@ -311,3 +315,41 @@ def load_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
     with np.load(_MNIST_SAMPLE, allow_pickle=False) as data:
         X, y = data["X"], data["y"]
     return X.astype(np.float32) / 255.0, y.astype(np.int64)
+
+
+# -- the image sets the lessons switch between -------------------------------------------------
+
+IMAGE_SETS = ("mnist-sample", "mnist", "fashion-mnist")
+
+
+def load_image_splits(
+    name: str = "mnist-sample",
+    val_size: float | int = 0.2,
+    test_size: float | int = 0.2,
+    train_size: int | None = None,
+    seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`X_train, X_val, X_test, y_train, y_val, y_test` of 28x28 images: X (n, 784) float32 in
+    [0, 1], y (n,) int64 in 0..9, every split stratified.
+
+    "mnist-sample" (`load_mnist_sample`, no network): val_size and test_size (fractions or
+    counts) of the 5000 images, the rest for training. "mnist", "fashion-mnist" (downloaded
+    once): the official 10 000 test images are the test set (test_size is not used) and val_size
+    is held out of the 60 000 training images. train_size keeps only that many of the training
+    images (for experiments with little data).
+    """
+    if name == "mnist-sample":
+        X, y = load_mnist_sample()
+        X_train, X_val, X_test, y_train, y_val, y_test = train_val_test_split(
+            X, y, val_size=val_size, test_size=test_size, seed=seed)
+    elif name in ("mnist", "fashion-mnist"):
+        load = load_mnist if name == "mnist" else load_fashion_mnist
+        (X, y), (X_test, y_test) = load("train", data_dir), load("test", data_dir)    # (n, 28, 28) images
+        X_train, X_val, y_train, y_val = train_test_split(X.reshape(len(X), 784), y, test_size=val_size, seed=seed)
+        X_test = X_test.reshape(len(X_test), 784)
+    else:
+        raise ValueError(f"load_image_splits: expected one of {', '.join(IMAGE_SETS)}, got {name!r}")
+    if train_size is not None and train_size < len(X_train):
+        X_train, _, y_train, _ = train_test_split(X_train, y_train, test_size=len(X_train) - train_size, seed=seed)
+    return X_train, X_val, X_test, y_train, y_val, y_test

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from minifw import datasets
+from minifw.data import train_val_test_split
 from minifw.datasets import (
     load_fashion_mnist,
     load_iris,
@@ -389,3 +390,37 @@ def test_mnist_sample_build_script_is_reproducible(tmp_path):
         np.testing.assert_array_equal(data["y"], rows[order, 784])
     with pytest.raises(ValueError, match="expected 5000 rows of 784 pixels"):
         module._save(rows[:10], tmp_path / "c.npz")
+
+
+# -- load_image_splits -------------------------------------------------------------------------
+def test_image_splits_of_the_sample_are_the_sample_split():
+    X, y = datasets.load_mnist_sample()
+    splits = datasets.load_image_splits("mnist-sample", val_size=1500, test_size=3000)
+    for got, expected in zip(splits, train_val_test_split(X, y, val_size=1500, test_size=3000, seed=0)):
+        np.testing.assert_array_equal(got, expected)
+    X_train, _, _, y_train, _, _ = datasets.load_image_splits(val_size=1000, test_size=1000, train_size=300)
+    assert X_train.shape == (300, 784) and np.array_equal(np.bincount(y_train), [30] * 10)
+
+
+@pytest.mark.parametrize("name, folder", [("mnist", "mnist"), ("fashion-mnist", "fashion_mnist")])
+def test_image_splits_of_a_full_set_use_its_test_images(tmp_path, monkeypatch, name, folder):
+    rng = np.random.default_rng(0)
+    files = {}
+    for prefix, n in [("train", 60), ("t10k", 20)]:
+        files[f"{prefix}-images-idx3-ubyte.gz"] = gzip.compress(
+            idx_bytes(rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)))
+        files[f"{prefix}-labels-idx1-ubyte.gz"] = gzip.compress(idx_bytes((np.arange(n) % 10).astype(np.uint8)))
+        for fname in (f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"):
+            monkeypatch.setitem(datasets._SHA256[folder], fname, hashlib.sha256(files[fname]).hexdigest())
+    put(tmp_path / folder, files)
+    X_train, X_val, X_test, y_train, y_val, y_test = datasets.load_image_splits(
+        name, val_size=20, test_size=0.5, train_size=30, data_dir=tmp_path)
+    assert (X_train.shape, X_val.shape, X_test.shape) == ((30, 784), (20, 784), (20, 784))
+    load = load_mnist if name == "mnist" else load_fashion_mnist
+    np.testing.assert_array_equal(X_test, load("test", data_dir=tmp_path)[0].reshape(20, 784))
+    assert np.array_equal(np.bincount(y_val), [2] * 10) and np.array_equal(np.bincount(y_train), [3] * 10)
+
+
+def test_image_splits_name_the_sets_they_know():
+    with pytest.raises(ValueError, match="expected one of mnist-sample, mnist, fashion-mnist, got 'cifar'"):
+        datasets.load_image_splits("cifar")

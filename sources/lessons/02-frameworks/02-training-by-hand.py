@@ -683,18 +683,10 @@ assert rmsprop_steps.sum() * 1e-3 < 0.5, "expected RMSprop's steps to add up to 
 # and thresholds that depend on the data say which data they hold for.
 
 # %%
-def load_images(data):
-    """X_train, X_val, X_test: (n, 784) float32 in [0, 1]; y_train, y_val, y_test: (n,) int64 in 0..9."""
-    if data == "mnist-sample":
-        X, y = mf.datasets.load_mnist_sample()
-        return mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
-    load = {"mnist": mf.datasets.load_mnist, "fashion-mnist": mf.datasets.load_fashion_mnist}[data]
-    (X, y), (X_test, y_test) = load("train"), load("test")        # (n, 28, 28) images
-    X_train, X_val, y_train, y_val = mf.train_test_split(X.reshape(len(X), 784), y, test_size=10_000, seed=0)
-    return X_train, X_val, X_test.reshape(len(X_test), 784), y_train, y_val, y_test
-
-
-X_train, X_val, X_test, y_train, y_val, y_test = load_images(DATA)
+# the sample: 60 / 20 / 20 % stratified; a full set: 10 000 training images held out for validation,
+# its official 10 000 test images as the test set
+X_train, X_val, X_test, y_train, y_val, y_test = mf.datasets.load_image_splits(
+    DATA, val_size=0.2 if DATA == "mnist-sample" else 10_000, test_size=0.2)
 CLASSES = mf.datasets.FASHION_MNIST_CLASSES if DATA == "fashion-mnist" else tuple("0123456789")
 MIN_TEST_ACCURACY = {"mnist-sample": 0.90, "mnist": 0.96, "fashion-mnist": 0.84}[DATA]   # section 5's network
 print(DATA, "| train", X_train.shape, "validation", X_val.shape, "test", X_test.shape)

@@ -149,18 +149,10 @@ CLASSES = mf.datasets.FASHION_MNIST_CLASSES if DATA == "fashion-mnist" else tupl
 MIN_TEST_ACCURACY = {"mnist-sample": 0.92, "mnist": 0.97, "fashion-mnist": 0.85}[DATA]
 
 
-def load_images(data):
-    """X_train, X_val, X_test: (n, 784) float32 in [0, 1]; y_train, y_val, y_test: (n,) int64 in 0..9."""
-    if data == "mnist-sample":
-        X, y = mf.datasets.load_mnist_sample()
-        return mf.train_val_test_split(X, y, val_size=0.2, test_size=0.2, seed=0)
-    load = {"mnist": mf.datasets.load_mnist, "fashion-mnist": mf.datasets.load_fashion_mnist}[data]
-    (X, y), (X_test, y_test) = load("train"), load("test")        # (n, 28, 28) images
-    X_train, X_val, y_train, y_val = mf.train_test_split(X.reshape(len(X), 784), y, test_size=10_000, seed=0)
-    return X_train, X_val, X_test.reshape(len(X_test), 784), y_train, y_val, y_test
-
-
-X_train, X_val, X_test, y_train, y_val, y_test = load_images(DATA)
+# the sample: 60 / 20 / 20 % stratified; a full set: 10 000 training images held out for validation,
+# its official 10 000 test images as the test set
+X_train, X_val, X_test, y_train, y_val, y_test = mf.datasets.load_image_splits(
+    DATA, val_size=0.2 if DATA == "mnist-sample" else 10_000, test_size=0.2)
 print(f"{DATA}: training {X_train.shape}, validation {X_val.shape}, test {X_test.shape}, "
       f"pixels from {X_train.min()} to {X_train.max()}")
 assert X_train.shape[1] == 784 and X_train.dtype == np.float32 and 0 <= X_train.min() and X_train.max() <= 1

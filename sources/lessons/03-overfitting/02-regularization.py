@@ -126,20 +126,10 @@ N_TRAIN, N_VAL = 500, 1500
 EPOCHS, BATCH_SIZE, LR = 30, 100, 2e-3   # the budget every method gets: 30 epochs x 5 steps of Adam
 CLASSES = mf.datasets.FASHION_MNIST_CLASSES if DATA == "fashion-mnist" else tuple("0123456789")
 
-
-def load_images(data):
-    """X_train, X_val, X_test: (n, 784) float32 in [0, 1]; y_train, y_val, y_test: (n,) int64 in 0..9."""
-    if data == "mnist-sample":
-        X, y = mf.datasets.load_mnist_sample()
-        return mf.train_val_test_split(X, y, val_size=N_VAL, test_size=len(X) - N_TRAIN - N_VAL, seed=0)
-    load = {"mnist": mf.datasets.load_mnist, "fashion-mnist": mf.datasets.load_fashion_mnist}[data]
-    (X, y), (X_test, y_test) = load("train"), load("test")           # (n, 28, 28) images
-    _, X_small, _, y_small = mf.train_test_split(X.reshape(len(X), 784), y, test_size=N_TRAIN + N_VAL, seed=0)
-    X_train, X_val, y_train, y_val = mf.train_test_split(X_small, y_small, test_size=N_VAL, seed=0)
-    return X_train, X_val, X_test.reshape(len(X_test), 784), y_train, y_val, y_test
-
-
-X_train, X_val, X_test, y_train, y_val, y_test = load_images(DATA)
+# N_TRAIN training and N_VAL validation images; the test set: the rest of the sample, or a full
+# set's official 10 000 test images
+X_train, X_val, X_test, y_train, y_val, y_test = mf.datasets.load_image_splits(
+    DATA, val_size=N_VAL, test_size=5000 - N_TRAIN - N_VAL, train_size=N_TRAIN)
 print(f"{DATA}: training {X_train.shape}, validation {X_val.shape}, test {X_test.shape}")
 print("training images per class:", np.bincount(y_train))
 assert (len(X_train), len(X_val)) == (N_TRAIN, N_VAL) and X_train.shape[1] == 784
