@@ -180,12 +180,18 @@ def test_status_decision():
 # -- the watchdog ---------------------------------------------------------------------------
 FORKER = """
 import os, sys, time
-for _ in range(int(sys.argv[1])):
+n = int(sys.argv[1])
+r, w = os.pipe()
+for _ in range(n):
     if os.fork() == 0:
         if os.fork() == 0:  # grandchildren count too
             time.sleep(60)
+            os._exit(0)
+        os.write(w, b"+")  # its grandchild exists
         time.sleep(60)
         os._exit(0)
+for _ in range(n):
+    os.read(r, 1)  # "ready" only once every grandchild exists
 print("ready", flush=True)
 time.sleep(60)
 """
