@@ -1084,8 +1084,8 @@ assert np.array_equal(predict_classes(_model, _X), _expected), "predict the arg-
 # Put tasks 4–6 together: build softmax regression and the MLP (default `hidden`) with the same
 # seed, train each with `train_classifier` (your defaults for `lr` and `batch_size`), and
 # measure their accuracy on the test split. The test runs your function on a split you do not
-# see, for 10 epochs, and expects at least 87 % for softmax regression, at least 90 % for the MLP,
-# and a lower final training loss for the MLP.
+# see (1500 of its images, 5 epochs), and expects at least 84 % for softmax regression, at least
+# 86 % for the MLP, and a lower final training loss for the MLP.
 
 # %% nbgrader={"grade": false, "grade_id": "compare_models", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def compare_models(X_train, y_train, X_test, y_test, epochs=10, seed=0):
@@ -1117,21 +1117,21 @@ for _name, _r in _res.items():
     assert len(_r["losses"]) == 2, f"{_name}: expected one loss per epoch (2), got {len(_r['losses'])}"
 ### BEGIN HIDDEN TESTS
 _Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
-_res = compare_models(_Xa, _ya, _Xh, _yh, epochs=10, seed=1)
+_res = compare_models(_Xa[:1500], _ya[:1500], _Xh, _yh, epochs=5, seed=1)
 print({name: (round(float(r["accuracy"]), 3), round(float(r["losses"][-1]), 4)) for name, r in _res.items()})
-assert _res["softmax"]["accuracy"] >= 0.87, f"softmax regression: expected >= 0.87, got {_res['softmax']['accuracy']:.3f}"
-assert _res["mlp"]["accuracy"] >= 0.90, f"MLP: expected >= 0.90, got {_res['mlp']['accuracy']:.3f}"
+assert _res["softmax"]["accuracy"] >= 0.84, f"softmax regression: expected >= 0.84, got {_res['softmax']['accuracy']:.3f}"
+assert _res["mlp"]["accuracy"] >= 0.86, f"MLP: expected >= 0.86, got {_res['mlp']['accuracy']:.3f}"
 assert _res["mlp"]["losses"][-1] < _res["softmax"]["losses"][-1], "the MLP should fit the training data better"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now run the comparison on the digits split of this notebook (no points), for 10 epochs. The left
+# Now run the comparison on the digits split of this notebook (no points), for 5 epochs. The left
 # plot shows the training loss of both models (log scale), the right one their test accuracy.
 # With correct functions softmax regression passes 87 % and the MLP 90 %, and the MLP ends with a
 # lower training loss and a higher test accuracy; the cell checks all of it.
 
 # %%
-results = compare_models(Xd_train, yd_train, Xd_test, yd_test, epochs=10, seed=0)
+results = compare_models(Xd_train, yd_train, Xd_test, yd_test, epochs=5, seed=0)
 for name, r in results.items():
     print(f"{name:>8}: test accuracy {r['accuracy']:.3f}, final training loss {r['losses'][-1]:.4f}")
 
@@ -1166,8 +1166,8 @@ assert acc_mlp > acc_softmax, "the MLP should also be more accurate on these 28x
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_layers", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # *Reference answer (for the grader; students write their own).* In the reference runs softmax
-# regression reaches about 0.90 test accuracy and the MLP 0.92 to 0.95, and the MLP ends with a
-# training loss ten to thirty times lower: on 28×28 digits the hidden layer both fits the training images better
+# regression reaches about 0.90 test accuracy and the MLP 0.92 to 0.94, and the MLP ends with a
+# training loss about four times lower: on 28×28 digits the hidden layer both fits the training images better
 # and is more accurate on new ones (by 2 to 4 points here; the exact numbers move with the seed and
 # the framework). A hidden layer with a non-linear activation lets the network combine pixels
 # into its own features (strokes, loops) and draw non-linear boundaries between classes; without
