@@ -30,6 +30,7 @@ import nbformat
 import psutil
 import sqlalchemy.exc
 
+from . import cgroup
 from ._worker import main as worker_main
 from .course import Course
 from .diagnose import conclude, failure
@@ -56,6 +57,7 @@ class Run:
     deadline: float
     watched: Path  # the folder on disk its kernel can write
     base: int  # bytes in `watched` at the start
+    group: Path | None = None  # its cgroup (a hard cap on its tasks), where there is one
     statuses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     exceeded: tuple[str, str] | None = None  # (status, note) when the watchdog stopped it
@@ -71,6 +73,13 @@ class Run:
     @property
     def pair(self) -> Pair:
         return self.student, self.lab
+
+
+def _release(run: Run) -> None:
+    """Kill whatever of the submission its cgroup still holds, and delete the cgroup."""
+    if run.group is not None:
+        cgroup.remove(run.group)
+        run.group = None
 
 
 class Batch:
@@ -104,11 +113,12 @@ class Batch:
                            "preload": info.preload})
         watched = scratch.ipc if self.sandbox else scratch.root  # what its kernel can write on disk
         base = folder_bytes(watched, 2**62)
+        group = cgroup.create(self.limits.max_tasks)
         process = Forked(lambda: worker_main([str(scratch.job)]), cwd=scratch.root,
-                         env=self.limits.environment(scratch.home), log=scratch.log)
+                         env=self.limits.environment(scratch.home), log=scratch.log, group=group)
         now = time.monotonic()
         return Run(scratch, process, now, now + time_allowed(self.limits.time_limit, bool(skip_reason)),
-                   watched, base, statuses, notes)
+                   watched, base, group, statuses, notes)
 
     def _stop(self, run: Run) -> bool:
         """End a finished or overdue process and whatever it left; True if it was overdue."""
@@ -116,6 +126,9 @@ class Batch:
         if overdue:
             kill_tree(run.process.pid)
         run.process.wait()
+        run.exceeded = run.exceeded or over_limits(run.process.pid, run.watched, self.limits, base=run.base,
+                                                   group=run.group)
+        _release(run)
         kill_descendants(keep=self.keep | {r.process.pid for r in self.running})
         return overdue
 
@@ -128,7 +141,6 @@ class Batch:
 
     # -- results ----------------------------------------------------------------------
     def _finish(self, run: Run, overdue: bool, changed: list[Path]) -> Outcome:
-        run.exceeded = run.exceeded or over_limits(run.process.pid, run.watched, self.limits, base=run.base)
         got = harvest(run.scratch, self.setup.info[run.lab], overdue or run.exceeded is not None)
         failed = run.exceeded
         if got.grades is None:
@@ -205,7 +217,7 @@ class Batch:
                 for run in running:  # processes every tick, disk every second
                     if run.exceeded is None and run.process.poll() is None:
                         run.exceeded = over_limits(run.process.pid, run.watched, self.limits,
-                                                   disk=tick % 10 == 0, base=run.base)
+                                                   disk=tick % 10 == 0, base=run.base, group=run.group)
                         if run.exceeded:
                             kill_tree(run.process.pid)
                 for run in [r for r in running
@@ -232,6 +244,7 @@ class Batch:
             for run in running:
                 kill_tree(run.process.pid)
                 run.process.wait()
+                _release(run)
             running.clear()
             kill_descendants(keep=self.keep)
             changed = guard.changes()
@@ -244,6 +257,7 @@ class Batch:
             if suspect.process.poll() is None:
                 kill_tree(suspect.process.pid)
             suspect.process.wait()
+            _release(suspect)
             shutil.rmtree(suspect.scratch.root, ignore_errors=True)
         queue.suspect([s.pair for s in suspects])
         self.running.clear()

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from . import cgroup
 from .course import Course, CourseError
 from .guard import GuardError
 from .limits import Limits
@@ -54,10 +55,12 @@ Each submission's kernel runs in a bubblewrap sandbox (no network, no signal to 
 grader, only its own scratch space writable, the solutions, the gradebook and other
 submissions invisible), with limits: a cell is interrupted after --cell-timeout seconds, a
 submission is stopped after --time-limit seconds, a process may use --memory MB, a
-submission may run --max-processes processes and write --max-disk MB, and long output is
-cut. A submission that loops, crashes, exits, eats memory, forks without end, fills the
-disk, changes the kernel's test machinery or is not a notebook gets a status that says so,
-and the batch goes on.
+submission may run --max-processes processes and write --max-disk MB (checked every 0.1 s
+and every second), and long output is cut; where a pids cgroup can be made (cgroup v1, or v2
+delegated), the kernel itself stops a submission's forks and threads at --max-tasks. A
+submission that loops, crashes, exits, eats memory, forks without end, fills the disk,
+changes the kernel's test machinery or is not a notebook gets a status that says so, and
+the batch goes on.
 Each submission is written into the course as soon as it is graded (the gradebook is
 backed up first, to <course>/backups/), so a stopped batch keeps its grades: run the same
 command again to go on. Submissions already graded are skipped unless they changed or
@@ -133,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"memory one process may use, in MB (default {defaults.memory_mb})")
     auto.add_argument("--max-processes", type=_positive, default=defaults.max_processes, metavar="N",
                       help=f"processes one submission may run at once (default {defaults.max_processes})")
+    auto.add_argument("--max-tasks", type=_positive, default=defaults.max_tasks, metavar="N",
+                      help="processes and threads one submission may run at once: a hard cap, where "
+                      f"a pids cgroup can be made (default {defaults.max_tasks})")
     auto.add_argument("--max-disk", type=_positive, default=defaults.max_disk_mb, metavar="MB",
                       help=f"what one submission may write in all, in MB (default {defaults.max_disk_mb})")
     auto.add_argument("--max-output-lines", type=_positive, default=defaults.max_output_lines,
@@ -226,14 +232,16 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
     jobs = min(args.jobs, len(todo))
     limits = Limits(cell_timeout=args.cell_timeout, time_limit=args.time_limit,
                     memory_mb=args.memory, max_output_lines=args.max_output_lines,
-                    max_processes=args.max_processes, max_disk_mb=args.max_disk,
+                    max_processes=args.max_processes, max_tasks=args.max_tasks, max_disk_mb=args.max_disk,
                     threads=max(1, cores // jobs))
+    no_cap = cgroup.problem()
+    cap = f"no hard cap: {no_cap}" if no_cap else f"a hard cap of {limits.max_tasks} tasks"
     if args.unsafe_no_sandbox:
         _say("WARNING: --unsafe-no-sandbox: student code runs as you, without the sandbox")
     _say(f"grading {len(todo)} submissions, {jobs} at a time: cells stop after "
          f"{limits.cell_timeout} s, submissions after {limits.time_limit} s, "
-         f"{limits.memory_mb} MB per process, {limits.max_processes} processes, "
-         f"{limits.max_disk_mb} MB written")
+         f"{limits.memory_mb} MB per process, {limits.max_processes} processes "
+         f"({cap}), {limits.max_disk_mb} MB written")
     records = Batch(course, todo, limits, jobs, sandbox=not args.unsafe_no_sandbox, say=_say).run()
     counts: dict[str, int] = {}
     for record in records:

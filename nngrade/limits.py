@@ -23,6 +23,7 @@ class Limits:
     max_file_mb: int = 1024  # largest file the submission may write (RLIMIT_FSIZE)
     max_disk_mb: int = 1024  # what it may write in all: its /tmp (a tmpfs) and its scratch folder
     max_processes: int = 128  # processes (not threads) the submission may run at once
+    max_tasks: int = 512  # processes and threads at once: a hard cap where a pids cgroup can be made
     threads: int = 1  # BLAS / torch / TensorFlow threads of the kernel
 
     def to_dict(self) -> dict:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psutil
 
+from .cgroup import join
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -130,7 +132,9 @@ class Forked:
     """A child process made by fork(): it starts with everything this process has imported
     (nbgrader, nbconvert), which saves seconds per submission over starting Python anew."""
 
-    def __init__(self, target: Callable[[], int], cwd: Path, env: dict[str, str], log: Path) -> None:
+    def __init__(self, target: Callable[[], int], cwd: Path, env: dict[str, str], log: Path,
+                 group: Path | None = None) -> None:
+        """group: a cgroup (nngrade.cgroup) the child joins first, with all it will start."""
         sys.stdout.flush()
         sys.stderr.flush()
         self.returncode: int | None = None
@@ -144,6 +148,11 @@ class Forked:
                 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
                 os.dup2(out, 1)
                 os.dup2(out, 2)
+                if group is not None:
+                    try:
+                        join(group)
+                    except OSError as error:  # the watchdog still counts its processes
+                        print(f"nngrade: no hard task cap for this submission ({error})", file=sys.stderr)
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(env)

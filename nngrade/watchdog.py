@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 
+from .cgroup import refused_forks
 from .limits import MIB, Limits
 from .status import DISK, PROCESSES
 
@@ -73,10 +74,14 @@ def folder_bytes(folder: Path, stop_at: int) -> int:
 
 
 def over_limits(pid: int, folder: Path, limits: Limits, disk: bool = True,
-                base: int = 0) -> tuple[str, str] | None:
-    """(status, note) when the submission graded by process `pid` is over its process limit,
-    or (with `disk`) has written more than its disk limit into `folder` (which held `base`
-    bytes when it started); None when it is within both."""
+                base: int = 0, group: Path | None = None) -> tuple[str, str] | None:
+    """(status, note) when the submission graded by process `pid` is over its process limit
+    (or met the task cap of its cgroup `group`), or (with `disk`) has written more than its
+    disk limit into `folder` (which held `base` bytes when it started); None when it is
+    within both."""
+    if group is not None and refused_forks(group):
+        return PROCESSES, (f"The code started more than {limits.max_tasks} processes and threads at "
+                           "once; the system refused more and it was stopped.")
     if count_processes(pid, limits.max_processes + OURS) > limits.max_processes + OURS:
         return PROCESSES, (f"The code started more than {limits.max_processes} processes at once "
                            "and was stopped.")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import psutil
 import pytest
 from grading_cases import FILL_IPC, FORKS, Lab, appended, marked_processes, write
 from grading_course import LAB, course_copy, nngrade
 
+from nngrade import cgroup
 from nngrade.sandbox import bwrap_problem
 
 pytestmark = [
@@ -41,6 +43,10 @@ def test_processes_and_disk_are_limited(tmp_path):
     nngrade(root, "collect", str(tmp_path / "downloads"))
     out = nngrade(root, "autograde", "-j", "2", *LIMITS).stdout
     assert marked_processes("NNGRADE_FORKS_MARKER") == []
+    if cgroup.parent() is not None:  # each submission's task cap was made, and removed again
+        assert "a hard cap of 512 tasks" in out
+        groups = cgroup.parent().glob(f"{cgroup.PREFIX}*")  # nngrade-<pid namespace>-<pid of nngrade>-<n>
+        assert not [g for g in groups if not psutil.pid_exists(int(g.name.split("-")[2]))]
     nngrade(root, "export")
     with open(root / "grading" / "grades.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
