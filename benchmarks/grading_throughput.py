@@ -9,8 +9,11 @@ Prints one markdown row per lab, mode and worker count: submissions per minute (
 time, set-up included) and the mean seconds per submission, split into kernel start-up (in
 the sandbox: starting bwrap and the kernel in it), running the cells (with the integrity
 checks around each hidden test), and the rest (starting the grader process, nbgrader's own
-work, scoring, writing into the course). Mode `sandbox` is the default of `nngrade
-autograde`; `unsafe` is `--unsafe-no-sandbox`.
+work, scoring, writing into the course). *CPU s/submission* is the CPU time (user + system)
+of the whole `nngrade autograde` run, its kernels included, divided by the copies: unlike
+the wall times it hardly moves when other work shares the machine, and N free cores grade at
+most 60 × N / (CPU s/submission) submissions per minute. Mode `sandbox` is the default of
+`nngrade autograde`; `unsafe` is `--unsafe-no-sandbox`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import copy
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -67,9 +71,9 @@ def measure(lab: str, copies: int, jobs: int, limits: list[str]) -> dict[str, fl
             path.parent.mkdir(parents=True)
             nbformat.write(nb, path)
         nngrade(root, "collect", str(Path(tmp) / "downloads"))
-        start = time.monotonic()
+        start, before = time.monotonic(), _children_cpu()
         nngrade(root, "autograde", "-j", str(jobs), *limits)
-        wall = time.monotonic() - start
+        wall, cpu = time.monotonic() - start, _children_cpu() - before
         records = [json.loads(p.read_text()) for p in (root / "grading" / "status").rglob("*.json")]
     not_ok = [r["student"] for r in records if r["status"] != "ok"]
     if not_ok or len(records) != copies:
@@ -77,7 +81,13 @@ def measure(lab: str, copies: int, jobs: int, limits: list[str]) -> dict[str, fl
     mean = {key: statistics.mean(r[key] for r in records)
             for key in ("seconds", "kernel_seconds", "cell_seconds")}
     return {"per_minute": 60 * copies / wall, "wall": wall, **mean,
-            "other": mean["seconds"] - mean["kernel_seconds"] - mean["cell_seconds"]}
+            "other": mean["seconds"] - mean["kernel_seconds"] - mean["cell_seconds"], "cpu": cpu / copies}
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes of this one, theirs included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -93,8 +103,8 @@ def main() -> None:
     limits = ["--cell-timeout", args.cell_timeout, "--time-limit", "1800"]
     print(f"{os.cpu_count()} CPUs, {args.copies} copies of each reference solution\n")
     print("| lab | mode | workers | submissions/min | batch wall s | s/submission | kernel start s | cells s "
-          "| other s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| other s | CPU s/submission |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for lab in args.labs:
         for jobs in args.jobs:
             for mode in args.modes:
@@ -102,7 +112,7 @@ def main() -> None:
                 m = measure(lab, args.copies, jobs, flags)
                 print(f"| {lab} | {mode} | {jobs} | {m['per_minute']:.1f} | {m['wall']:.0f} | "
                       f"{m['seconds']:.1f} | {m['kernel_seconds']:.1f} | {m['cell_seconds']:.1f} | "
-                      f"{m['other']:.1f} |", flush=True)
+                      f"{m['other']:.1f} | {m['cpu']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
