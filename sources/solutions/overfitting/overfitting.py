@@ -816,12 +816,11 @@ check_baseline(model, history, X_val, y_val, split="val")
 _data = digits_split(seed=11)
 _model, _h = run(split=11, seed=1)
 check_baseline(_model, _h, _data[0], _data[1], split="train")
-# l2 shrinks the weights
-_small = [build_mlp(784, 10, hidden=64, seed=2) for _ in range(2)]
-for _m, _lam in zip(_small, (0.0, 0.1)):
-    train_mlp(_m, X_train, y_train, X_val, y_val, epochs=5, lr=LR, l2=_lam, seed=2)
-_norms = [float(sum((_l.weight.detach() ** 2).sum() for _l in _m.modules() if isinstance(_l, nn.Linear))) for _m in _small]
-assert _norms[1] < 0.5 * _norms[0], _norms
+# l2 shrinks the weights: the baseline against the L2 run of the reference settings (cell reference_settings
+# trains it anyway, so this check trains nothing extra; its norm is ~0.1 of the baseline's on every split tried)
+_norms = [float(sum((_l.weight.detach() ** 2).sum() for _l in run(l2=_lam)[0].modules() if isinstance(_l, nn.Linear)))
+          for _lam in (0.0, 3e-3)]
+assert _norms[1] < 0.5 * _norms[0], f"l2=3e-3 should shrink the weights: squared norms {_norms}"
 # dropout acts in the training steps (gradients on, training mode) and not in evaluate (no gradients)
 _modes = []
 _m = build_mlp(784, 10, hidden=16, dropout=0.5, seed=0)
@@ -841,12 +840,11 @@ check_baseline(model, history, X_val, y_val, split="val")
 _data = digits_split(seed=11)
 _model, _h = run(split=11, seed=1)
 check_baseline(_model, _h, _data[0], _data[1], split="train")
-# l2 shrinks the weights
-_small = [build_mlp(784, 10, hidden=64, seed=2) for _ in range(2)]
-for _m, _lam in zip(_small, (0.0, 0.1)):
-    train_mlp(_m, X_train, y_train, X_val, y_val, epochs=5, lr=LR, l2=_lam, seed=2)
-_norms = [sum(float(np.sum(_l.kernel.numpy() ** 2)) for _l in _m.layers if isinstance(_l, keras.layers.Dense)) for _m in _small]
-assert _norms[1] < 0.5 * _norms[0], _norms
+# l2 shrinks the weights: the baseline against the L2 run of the reference settings (cell reference_settings
+# trains it anyway, so this check trains nothing extra; its norm is ~0.1 of the baseline's on every split tried)
+_norms = [sum(float(np.sum(_l.kernel.numpy() ** 2)) for _l in run(l2=_lam)[0].layers if isinstance(_l, keras.layers.Dense))
+          for _lam in (0.0, 3e-3)]
+assert _norms[1] < 0.5 * _norms[0], f"l2=3e-3 should shrink the weights: squared norms {_norms}"
 # dropout acts in the training steps (training=True) and not in evaluate (training=False)
 _modes = []
 _dropout_call = keras.layers.Dropout.call
@@ -1091,9 +1089,9 @@ else:
 # problem, and what would you try next if there were 1500 training images instead of 150?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_regularization", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
-# (a) *Early stopping* keeps the weights of the epoch with the lowest validation loss, long before the
-# network has driven its training loss to almost zero: the training loss of the kept model is higher and its
-# validation loss is the bottom of the curve instead of the end of its rise, so the gap shrinks a lot.
+# (a) *Early stopping* keeps the weights of the epoch with the lowest validation loss, before the validation
+# loss climbs: the training loss of the kept model is higher than at the end of the run and its validation
+# loss is the bottom of the curve instead of the end of its rise, so the gap shrinks.
 # *L2* adds $2\lambda W$ to every gradient, so weights that the data does not keep asking for decay towards 0;
 # the logits stay smaller, the network cannot become extremely confident, and the training loss stays clearly
 # above zero while the validation loss rises much less. *Dropout* trains a different thinned network at every
@@ -1103,9 +1101,11 @@ else:
 # PyTorch reference run its gap is even a little wider than the baseline's, in the TensorFlow one a little
 # narrower). That depends on the setting: in lesson
 # 03-overfitting/03 (Adam with a learning rate of $2 \cdot 10^{-3}$ instead of $10^{-2}$, 200 images of
-# 8×8 digits, batches of 50) dropout narrows the loss gap at every seed. Combined, the three give the
-# smallest gap at the same or a better validation accuracy: early stopping picks the epoch, L2 and dropout
-# make the network at that epoch smoother.
+# 8×8 digits, batches of 50) dropout narrows the loss gap at every seed. Combined, the three cut the
+# baseline's gap about in half while the validation accuracy stays within two points (task 9's test checks
+# at least 30% and two points): early stopping picks the epoch, L2 and dropout make the network at that
+# epoch smoother. They do not always beat each technique alone: early stopping on its own can come close
+# on the gap (the table above shows how close on this split).
 #
 # (b) The kept epoch is the one whose validation loss happens to be lowest, so that number is optimistically
 # biased (it was selected on the same data); an unbiased estimate needs the test set that was left aside.
