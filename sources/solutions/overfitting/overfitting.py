@@ -1009,7 +1009,7 @@ assert np.allclose(evaluate(_model, _data[2], _data[3]), (_h["val_loss"][_h["bes
 # Try a few values with `run(dropout=..., l2=..., patience=...)` in a cell of your own (dropout between
 # 0.2 and 0.5, $\lambda$ between $10^{-4}$ and $10^{-2}$ and patience 5–15 are reasonable places to start).
 # The hidden tests train with your settings on another split of the digits and check the same two claims,
-# with a little slack for the new data (gap at least 20% smaller, accuracy at most 3 points lower).
+# with some slack for the new data (gap at least 20% smaller, accuracy at most 5 points lower).
 
 # %% nbgrader={"grade": false, "grade_id": "regularization_settings", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def regularization_settings():
@@ -1062,7 +1062,7 @@ assert reg["val_acc"][reg["best_epoch"]] >= base["val_acc"][-1] - 0.02, "the val
 _, _base = run(split=11, seed=1)
 _, _reg = run(dropout=s["dropout"], l2=s["l2"], patience=s["patience"], split=11, seed=1)
 assert gap(_reg) <= 0.8 * gap(_base), (gap(_reg), gap(_base))
-assert _reg["val_acc"][_reg["best_epoch"]] >= _base["val_acc"][-1] - 0.03
+assert _reg["val_acc"][_reg["best_epoch"]] >= _base["val_acc"][-1] - 0.05
 ### END HIDDEN TESTS
 
 # %% [markdown]
