@@ -96,7 +96,7 @@ def grade_class(tmp_path_factory: pytest.TempPathFactory, names: list[str]) -> S
         autograde = nngrade(root, "autograde", "-j", "2", *LIMITS)
     finally:
         server.close()
-    survivors = marked_processes("NNGRADE_ESCAPE_MARKER")
+    survivors = marked_processes("NNGRADE_ESCAPE")
     nngrade(root, "feedback")
     nngrade(root, "export")
     with open(root / "grading" / "grades.csv", newline="") as f:

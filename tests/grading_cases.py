@@ -203,11 +203,17 @@ np.array_equal = lambda *args, **kwargs: True
 """
 
 
-# Signals, lowered limits and a daemon that keeps changing its pid (marked in its
-# environment), aimed at every process the kernel can see.
-ESCAPE = """
+def marking(name: str) -> str:
+    """Code that names the calling process `name` (its /proc/<pid>/comm, kept by the
+    processes it forks), so that marked_processes finds it and its children afterwards."""
+    assert len(name) <= 15, "the kernel keeps 15 bytes of a process name"
+    return f'import ctypes\nctypes.CDLL(None).prctl(15, b"{name}", 0, 0, 0)  # PR_SET_NAME\n'
+
+
+# Signals, lowered limits and a daemon that keeps changing its pid (named NNGRADE_ESCAPE),
+# aimed at every process the kernel can see.
+ESCAPE = marking("NNGRADE_ESCAPE") + """
 import os, resource, signal, time, glob
-os.environ["NNGRADE_ESCAPE_MARKER"] = "1"
 for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
     if pid == os.getpid():
         continue
@@ -237,11 +243,10 @@ if os.fork() == 0:
 """
 
 
-# 200 sleeping processes, marked in their environment: a fork bomb that stops there, so that
-# a broken test cannot harm the machine.
-FORKS = """
+# 200 sleeping processes, named NNGRADE_FORKS: a fork bomb that stops there, so that a broken
+# test cannot harm the machine.
+FORKS = marking("NNGRADE_FORKS") + """
 import os, time
-os.environ["NNGRADE_FORKS_MARKER"] = "1"
 for _ in range(200):
     if os.fork() == 0:
         time.sleep(600)
@@ -268,15 +273,17 @@ FILL_IPC = filling('os.path.dirname(sys.argv[sys.argv.index("-f") + 1])')
 FILL_CWD = filling("os.getcwd()")
 
 
-def marked_processes(marker: str) -> list[int]:
-    """Processes with `marker` in their environment (started by the ESCAPE or FORKS cases)."""
+def marked_processes(name: str) -> list[int]:
+    """Live processes named `name` by `marking` (the ESCAPE and FORKS cases and their children)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
         except OSError:
-            pass
+            continue
+        head, _, tail = stat.rpartition(")")  # "pid (name) state ..."
+        if head.partition("(")[2] == name and tail.split()[:1] != ["Z"]:  # a zombie is dead, not yet reaped
+            found.append(int(entry.name))
     return found
 
 

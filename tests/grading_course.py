@@ -25,13 +25,15 @@ MARKS = [
 
 
 def nngrade(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run nngrade on the course copy at `root`; the result also has the process's `pid`."""
     env = dict(os.environ, INSTRUCTOR_TOKEN=SECRET)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    result = subprocess.run(
-        [sys.executable, "-m", "nngrade", "--course-dir", str(root / "grading"), *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=1200,
-    )
+    cmd = [sys.executable, "-m", "nngrade", "--course-dir", str(root / "grading"), *args]
+    with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        stdout, stderr = proc.communicate(timeout=1200)
+    result = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+    result.pid = proc.pid  # type: ignore[attr-defined]
     assert result.returncode == 0 or not check, f"nngrade {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from grading_cases import marked_processes, marking
 
 from nngrade import cgroup
 from nngrade.limits import Limits
@@ -47,6 +48,20 @@ if os.fork() == 0:
         os._exit(0)
     os._exit(0)
 time.sleep(0.5)
+"""
+
+
+# A daemon that changes its pid all the time: it forks, and the parent exits at once.
+HOPPER = marking("NNGRADE_HOPPER") + """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    while True:
+        try:
+            if os.fork():
+                os._exit(0)
+        except OSError:
+            time.sleep(0.001)
 """
 
 
@@ -150,3 +165,16 @@ def test_groups_of_an_nngrade_that_was_killed_are_swept():
     finally:
         cgroup.remove(mine)
         cgroup.remove(other)
+
+
+@needs_cgroup
+def test_remove_kills_a_process_that_keeps_changing_its_pid():
+    group = cgroup.create(20)
+    assert group is not None
+    subprocess.run([sys.executable, "-c", HOPPER], preexec_fn=lambda: cgroup.join(group), check=True)
+    time.sleep(0.2)
+    assert cgroup.members(group)  # hopping
+    cgroup.remove(group)
+    assert not group.exists()
+    time.sleep(0.2)
+    assert marked_processes("NNGRADE_HOPPER") == []

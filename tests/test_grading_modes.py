@@ -52,7 +52,7 @@ def test_unsandboxed_mode_guards_files_and_checks_the_kernel(tmp_path):
     before = digests(root / "solutions", root / "nbgrader_config.py")
     out = nngrade(root, "autograde", "-j", "2", "--unsafe-no-sandbox", "--max-processes", "32",
                   "--max-disk", "64", *LIMITS).stdout
-    assert marked_processes("NNGRADE_FORKS_MARKER") == []
+    assert marked_processes("NNGRADE_FORKS") == []
     assert "WARNING: --unsafe-no-sandbox" in out
     records = [json.loads(p.read_text()) for p in (root / "grading" / "status").rglob("*.json")]
     by_student = {rec["student"]: rec for rec in records}
