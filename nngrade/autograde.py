@@ -74,12 +74,15 @@ class Run:
     def pair(self) -> Pair:
         return self.student, self.lab
 
-
-def _release(run: Run) -> None:
-    """Kill whatever of the submission its cgroup still holds, and delete the cgroup."""
-    if run.group is not None:
-        cgroup.remove(run.group)
-        run.group = None
+    def end(self) -> None:
+        """Kill the grader process and everything it started if it still runs, reap it, and
+        delete its cgroup with whatever the cgroup still holds."""
+        if self.process.poll() is None:
+            kill_tree(self.process.pid)
+        self.process.wait()
+        if self.group is not None:
+            cgroup.remove(self.group)
+            self.group = None
 
 
 class Batch:
@@ -123,12 +126,9 @@ class Batch:
     def _stop(self, run: Run) -> bool:
         """End a finished or overdue process and whatever it left; True if it was overdue."""
         overdue = run.process.poll() is None
-        if overdue:
-            kill_tree(run.process.pid)
-        run.process.wait()
         run.exceeded = run.exceeded or over_limits(run.process.pid, run.watched, self.limits, base=run.base,
                                                    group=run.group)
-        _release(run)
+        run.end()
         kill_descendants(keep=self.keep | {r.process.pid for r in self.running})
         return overdue
 
@@ -242,9 +242,7 @@ class Batch:
                         shutil.rmtree(run.scratch.root, ignore_errors=True)
         finally:
             for run in running:
-                kill_tree(run.process.pid)
-                run.process.wait()
-                _release(run)
+                run.end()
             running.clear()
             kill_descendants(keep=self.keep)
             changed = guard.changes()
@@ -254,10 +252,7 @@ class Batch:
     def _isolate(self, suspects: list[Run], queue: Queue) -> None:
         """One of these wrote outside its folder: grade each again on its own."""
         for suspect in suspects:
-            if suspect.process.poll() is None:
-                kill_tree(suspect.process.pid)
-            suspect.process.wait()
-            _release(suspect)
+            suspect.end()
             shutil.rmtree(suspect.scratch.root, ignore_errors=True)
         queue.suspect([s.pair for s in suspects])
         self.running.clear()

@@ -67,13 +67,13 @@ def kill_tree(pid: int) -> None:
     while frontier:
         _freeze(frontier)
         found.update((p.pid, p) for p in frontier)
-        children = []
+        below = []
         for process in frontier:
             try:
-                children += [c for c in process.children() if c.pid not in found]
+                below += [c for c in process.children() if c.pid not in found]
             except psutil.Error:
                 pass
-        frontier = children
+        frontier = below
     victims = list(found.values())
     for victim in victims:
         try:
@@ -92,17 +92,24 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
-def _own_children() -> list[int]:
-    """Pids of this process's children, read from /proc/self/task/*/children on Linux (fast:
-    no scan of every process), else from psutil."""
+def children(pid: int) -> list[int]:
+    """Pids of the children of process `pid`, read from /proc/<pid>/task/*/children on Linux
+    (fast: no scan of every process), else from psutil; none when it is gone."""
     try:
-        pids = []
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children") as f:
-                pids += [int(pid) for pid in f.read().split()]
-        return pids
-    except OSError:
-        return [c.pid for c in psutil.Process().children()]
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # gone, or no /proc
+        try:
+            return [c.pid for c in psutil.Process(pid).children()]
+        except psutil.Error:
+            return []
+    found = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+        except OSError:  # a thread that just ended
+            pass
+    return found
 
 
 def kill_descendants(keep: set[int] | frozenset[int] = frozenset(), seconds: float = 30.0) -> None:
@@ -111,15 +118,15 @@ def kill_descendants(keep: set[int] | frozenset[int] = frozenset(), seconds: flo
     come back to this process as their subreaper. Each is stopped the moment it is seen."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        children = [pid for pid in _own_children() if pid not in keep]
-        if not children:
+        orphans = [pid for pid in children(os.getpid()) if pid not in keep]
+        if not orphans:
             return
-        for pid in children:
+        for pid in orphans:
             try:
                 os.kill(pid, signal.SIGSTOP)
             except OSError:
                 pass
-        for pid in children:
+        for pid in orphans:
             try:
                 finished = os.waitpid(pid, os.WNOHANG)[0] == pid
             except ChildProcessError:

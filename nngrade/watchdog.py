@@ -11,32 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import psutil
-
 from .cgroup import refused_forks
 from .limits import MIB, Limits
+from .processes import children
 from .status import DISK, PROCESSES
 
 OURS = 3  # processes of a submission's tree that are nngrade's: the grader process, bwrap, its init
 MAX_FILES = 100_000  # entries of a scratch folder walked before it counts as too big
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:  # gone, or no /proc (then psutil)
-        try:
-            return [c.pid for c in psutil.Process(pid).children()]
-        except psutil.Error:
-            return []
-    found = []
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                found += [int(c) for c in f.read().split()]
-        except OSError:
-            pass
-    return found
 
 
 def count_processes(pid: int, stop_at: int) -> int:
@@ -44,7 +25,7 @@ def count_processes(pid: int, stop_at: int) -> int:
     seen = {pid}
     frontier = [pid]
     while frontier and len(seen) <= stop_at:
-        frontier = [c for p in frontier for c in _children(p) if c not in seen]
+        frontier = [c for p in frontier for c in children(p) if c not in seen]
         seen.update(frontier)
     return len(seen)
 
