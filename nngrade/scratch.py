@@ -24,10 +24,8 @@ from typing import Any
 
 from .course import CONFIG_FILE
 
-# nbgrader's step folders, relative to the root (release, feedback, ... stay empty).
-STEPS = {"source": "source", "release": "release", "submitted": "submitted",
-         "autograded": "autograded", "feedback": "feedback", "solution": "solution",
-         "source_with_tests": "source_with_tests"}
+# nbgrader's steps; each one's folder is <root>/<step> (release, feedback, ... stay empty).
+STEPS = ("source", "release", "submitted", "autograded", "feedback", "solution", "source_with_tests")
 
 
 @dataclass(frozen=True)
@@ -50,15 +48,15 @@ class Scratch:
 
     @property
     def source(self) -> Path:
-        return self.root / STEPS["source"] / self.lab
+        return self.root / "source" / self.lab
 
     @property
     def submitted(self) -> Path:
-        return self.root / STEPS["submitted"] / self.student / self.lab
+        return self.root / "submitted" / self.student / self.lab
 
     @property
     def autograded(self) -> Path:
-        return self.root / STEPS["autograded"] / self.student / self.lab
+        return self.root / "autograded" / self.student / self.lab
 
     @property
     def job(self) -> Path:
@@ -83,7 +81,7 @@ class Scratch:
     def course_directory(self) -> dict[str, str]:
         """nbgrader's CourseDirectory settings for this scratch course."""
         return {"root": str(self.root), "db_url": self.db_url,
-                **{f"{step}_directory": folder for step, folder in STEPS.items()}}
+                **{f"{step}_directory": step for step in STEPS}}
 
     def write_job(self, job: dict[str, Any]) -> None:
         self.job.write_text(json.dumps({"scratch": str(self.root), "student": self.student,
