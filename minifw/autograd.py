@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .losses import check_labels
+
 Backward = Callable[[np.ndarray], tuple[np.ndarray, ...]]
 
 _grad_enabled = True
@@ -177,6 +179,8 @@ class Tensor:
         if not isinstance(p, (int, float, np.number)):
             raise TypeError(f"Tensor ** p: expected a number p, got {type(p).__name__}")
         a = self.data
+        if p == 0:  # a^0 = 1 is a constant: gradient 0 everywhere, also at a = 0 (as torch, not 0 * inf)
+            return _node(a**p, (self,), f"**{p}", lambda g: (np.zeros_like(g),))
         return _node(a**p, (self,), f"**{p}", lambda g: (g * p * a ** (p - 1),))
 
     def __matmul__(self, other: Any) -> Tensor:
@@ -290,8 +294,12 @@ class Tensor:
 def cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
     r"""Mean softmax cross-entropy $-\frac1N \sum_i \log \mathrm{softmax}(z_i)_{y_i}$.
 
-    `logits` has shape (N, C), `labels` holds N integer classes in [0, C).
+    `logits` has shape (N, C), `labels` holds N integer classes in [0, C) (checked, as
+    `minifw.CrossEntropy` does: a label -1 is an error, not the last class).
     """
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: expected logits of shape (N, C), got {logits.shape}")
+    labels = check_labels("cross_entropy", labels, logits.shape[1], logits.shape[0])
     one_hot = np.eye(logits.shape[-1], dtype=logits.dtype)[labels]
     return -(logits.log_softmax(axis=-1) * one_hot).sum(axis=-1).mean()
 

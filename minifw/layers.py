@@ -37,6 +37,15 @@ def _check_grad(layer: Module, grad_out: np.ndarray, shape: tuple[int, ...]) -> 
         raise ValueError(f"{layer!r}.backward: expected grad_out of shape {shape} (the forward output), got {got}")
 
 
+def _check_number(caller: str, name: str, value: Any, low: float, high: float) -> float:
+    """`value` as a float in [low, high], or a clear error (booleans and text are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{caller}: {name} must be a number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{caller}: {name} must be in [{low}, {high}], got {value}")
+    return float(value)
+
+
 def _cached(layer: Module) -> Any:
     if layer.cache is None:
         raise RuntimeError(f"{layer!r}.backward called before forward")
@@ -93,24 +102,31 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    r"""$\mathrm{relu}(x) = \max(0, x)$, derivative $1[x > 0]$."""
+    r"""$\mathrm{relu}(x) = \max(0, x)$, derivative $1[x > 0]$ (0 at $x = 0$, as PyTorch).
+
+    As `torch.relu`: $-\infty \mapsto 0$, NaN stays NaN (and passes its gradient), and the
+    gradient is exactly 0 where $x \le 0$, even for an infinite `grad_out` (no $0 \cdot \infty$).
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)
-        self.cache = x > 0
-        return x * self.cache
+        self.cache = ~(x <= 0)  # NaN counts as positive, as torch's threshold
+        return np.where(self.cache, x, x.dtype.type(0))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         mask = _cached(self)
         _check_grad(self, grad_out, mask.shape)
-        return grad_out * mask
+        return np.where(mask, grad_out, grad_out.dtype.type(0))
 
 
 class LeakyReLU(Module):
-    r"""$f(x) = x$ for $x > 0$, else $\alpha x$; derivative 1 or $\alpha$."""
+    r"""$f(x) = x$ for $x > 0$, else $\alpha x$; derivative 1 for $x > 0$, else $\alpha$ (also at 0, as torch).
+
+    The default $\alpha = 0.01$ is PyTorch's; Keras `layers.LeakyReLU` defaults to 0.3.
+    """
 
     def __init__(self, negative_slope: float = 0.01):
-        self.negative_slope = negative_slope
+        self.negative_slope = _check_number("LeakyReLU", "negative_slope", negative_slope, -np.inf, np.inf)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)
@@ -203,43 +219,66 @@ class Softmax(Module):
 
 class Dropout(Module):
     r"""Inverted dropout: in training, zero each unit with probability `p` and scale the rest by
-    $1/(1-p)$ so the expected activation is unchanged; in eval mode, the identity."""
+    $1/(1-p)$ so the expected activation is unchanged; in eval mode, the identity.
+
+    `self.cache` holds the mask (0 or $1/(1-p)$ per unit; a scalar 1 in eval mode or with $p = 0$).
+    $p = 1$ drops everything (output and gradient 0), as PyTorch.
+    """
 
     def __init__(self, p: float = 0.5, seed: RNGLike = None):
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = _check_number("Dropout", "p", p, 0.0, 1.0)
         self.rng = make_rng(seed)
+        self.shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)
+        self.shape = x.shape
         if not self.training or self.p == 0:
             self.cache = np.ones((), dtype=x.dtype)
             return x
-        self.cache = (self.rng.random(x.shape) >= self.p).astype(x.dtype) / x.dtype.type(1 - self.p)
+        if self.p == 1:
+            self.cache = np.zeros(x.shape, dtype=x.dtype)
+        else:
+            self.cache = (self.rng.random(x.shape) >= self.p).astype(x.dtype) / x.dtype.type(1 - self.p)
         return x * self.cache
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * _cached(self)
+        mask = _cached(self)
+        _check_grad(self, grad_out, mask.shape if mask.ndim else self.shape)
+        return grad_out * mask
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
 class BatchNorm1d(Module):
-    r"""Batch normalization over the batch axis: (N, C) -> (N, C).
+    r"""Batch normalization over the batch axis: (N, C) -> (N, C), as `torch.nn.BatchNorm1d`.
 
-    Train: $\hat x = (x - \mu_B) / \sqrt{\sigma_B^2 + \epsilon}$, $y = \gamma \hat x + \beta$ with batch
-    statistics, and running estimates updated as in PyTorch:
-    $r \leftarrow (1 - m) r + m \cdot s$ (the running variance uses the unbiased batch variance).
+    Train: $\hat x = (x - \mu_B) / \sqrt{\sigma_B^2 + \epsilon}$ ($\epsilon$ inside the root, $\sigma_B^2$
+    the biased batch variance), $y = \gamma \hat x + \beta$, and running estimates updated as in PyTorch:
+    $r \leftarrow (1 - m) r + m \cdot s$, where the running variance takes the unbiased batch
+    variance $\sigma_B^2 N / (N - 1)$. `momentum=None` gives PyTorch's cumulative average
+    ($m = 1/k$ at the $k$-th training batch, counted in the buffer `num_batches_tracked`).
     Eval: the running statistics replace the batch ones. Defaults: $\gamma = 1$, $\beta = 0$.
     $\gamma$ has the role "norm_scale" and $\beta$ the role "bias" (regularizers skip both by default).
+
+    Keras `layers.BatchNormalization(momentum=k)` weighs the *old* value: its $k = 0.99$ is
+    `momentum=0.01` here; Keras also defaults to $\epsilon = 10^{-3}$ and keeps the biased batch
+    variance in its moving variance.
     """
 
-    _buffers = ("running_mean", "running_var")
+    _buffers: tuple[str, ...] = ("running_mean", "running_var")
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, dtype: type = np.float32):
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, dtype: type = np.float32):
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
+            raise ValueError(f"BatchNorm1d: num_features must be a positive integer, got {num_features!r}")
+        eps = _check_number("BatchNorm1d", "eps", eps, 0.0, np.inf)
+        if momentum is not None:
+            momentum = _check_number("BatchNorm1d", "momentum", momentum, 0.0, 1.0)
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        if momentum is None:  # cumulative average: the batch count is state, saved with the statistics
+            self._buffers = (*BatchNorm1d._buffers, "num_batches_tracked")
+            self.num_batches_tracked = np.zeros((), dtype=np.int64)
         self.gamma = Parameter(np.ones(num_features, dtype=dtype), role="norm_scale")
         self.beta = Parameter(np.zeros(num_features, dtype=dtype), role="bias")
         self.running_mean: np.ndarray = np.zeros(num_features, dtype=dtype)
@@ -254,7 +293,11 @@ class BatchNorm1d(Module):
             if n < 2:
                 raise ValueError(f"{self!r}: training needs a batch of at least 2 samples, got {n}")
             mean, var = x.mean(axis=0), x.var(axis=0)
-            m = self.momentum
+            if self.momentum is None:
+                self.num_batches_tracked += 1
+                m = 1 / float(self.num_batches_tracked)
+            else:
+                m = self.momentum
             self.running_mean[...] = (1 - m) * self.running_mean + m * mean
             self.running_var[...] = (1 - m) * self.running_var + m * var * n / (n - 1)
         else:
@@ -281,15 +324,20 @@ class BatchNorm1d(Module):
 
 
 class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1 * d2 * ...); backward reshapes back."""
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...), as `torch.nn.Flatten()`; backward reshapes back.
+    The input needs a batch axis and at least one more (a 1-D input is an error, as in torch)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)
+        if x.ndim < 2:
+            raise ValueError(f"{self!r}: expected an input of shape (N, d1, ...) with at least 2 axes, got {x.shape}")
         self.cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out.reshape(_cached(self))
+        shape = _cached(self)
+        _check_grad(self, grad_out, (shape[0], int(np.prod(shape[1:]))))
+        return grad_out.reshape(shape)
 
 
 class Residual(Module):

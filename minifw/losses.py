@@ -76,15 +76,18 @@ class MAE(Loss):
 
 
 class BCEWithLogits(Loss):
-    r"""Binary cross-entropy on logits $z$ with targets $y \in [0, 1]$:
-    $\ell = \max(z, 0) - zy + \log(1 + e^{-|z|})$, which equals
-    $-y\log\sigma(z) - (1-y)\log(1-\sigma(z))$ without overflow. Gradient $(\sigma(z) - y)/n$."""
+    r"""Binary cross-entropy on logits $z$ with targets $y \in [0, 1]$, as PyTorch's `BCEWithLogitsLoss`:
+    $\ell = (1 - y) z - \log\sigma(z)$ with $\log\sigma(z) = \min(z, 0) - \log(1 + e^{-|z|})$, which
+    equals $-y\log\sigma(z) - (1-y)\log(1-\sigma(z))$ without overflow. Gradient $(\sigma(z) - y)/n$.
+    Infinite logits give PyTorch's values (for $z = +\infty$, $y = 0$ the loss is $+\infty$; for
+    $z = -\infty$, $y = 1$ the product $0 \cdot \infty$ makes it NaN, in torch too)."""
 
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
         z, target = check_inputs("BCEWithLogits", pred, target)
         _check_same_shape("BCEWithLogits", z, target)
         y = target.astype(z.dtype, copy=False)
-        loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        with np.errstate(invalid="ignore"):  # 0 * inf at an infinite logit: NaN, as torch
+            loss = (1 - y) * z - (np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z))))
         return float(np.mean(loss)), (sigmoid(z) - y) / z.size
 
 
@@ -99,8 +102,11 @@ class BCE(Loss):
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
         p, target = check_inputs("BCE", pred, target)
         _check_same_shape("BCE", p, target)
-        if np.any((p < 0) | (p > 1)):
-            raise ValueError("BCE: expected probabilities in [0, 1]; for logits use BCEWithLogits")
+        for what, values in (("probabilities", p), ("targets", target)):
+            outside = ~((values >= 0) & (values <= 1))  # NaN is outside too, as torch's check
+            if np.any(outside):
+                hint = "; for logits use BCEWithLogits" if what == "probabilities" else ""
+                raise ValueError(f"BCE: expected {what} in [0, 1], got {values[outside].flat[0]}{hint}")
         y = target.astype(p.dtype, copy=False)
         with np.errstate(divide="ignore"):
             log_p, log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
@@ -115,6 +121,8 @@ class CrossEntropy(Loss):
 
     With label smoothing $\varepsilon$ the target is $q = (1-\varepsilon)\,\mathrm{onehot}(y) + \varepsilon / C$
     (as in `torch.nn.CrossEntropyLoss(label_smoothing=...)`). Gradient $(\mathrm{softmax}(z) - q) / N$.
+    The target may also be class probabilities of shape (N, C), such as one-hot rows, as in torch
+    (and Keras `CategoricalCrossentropy`); then $q = (1-\varepsilon)\,\mathrm{target} + \varepsilon / C$.
     Masked logits ($-\infty$, probability 0) are allowed, with PyTorch's values: they add nothing
     to the loss where $q = 0$ and make it infinite where $q > 0$.
     """
@@ -129,6 +137,11 @@ class CrossEntropy(Loss):
         if pred.ndim != 2:
             raise ValueError(f"CrossEntropy: expected logits of shape (N, C), got {pred.shape}")
         n, c = pred.shape
+        if target.ndim == 2:
+            if target.shape != pred.shape:
+                raise ValueError(f"CrossEntropy: expected class labels of shape ({n},) or class probabilities "
+                                 f"of shape {pred.shape}, got {target.shape}")
+            return self._soft(pred, target.astype(pred.dtype, copy=False))
         labels = check_labels("CrossEntropy", target, c, n)
         rows = np.arange(n)
         logp = log_softmax(pred)
@@ -138,6 +151,17 @@ class CrossEntropy(Loss):
         q = np.full_like(pred, self.label_smoothing / c)
         q[rows, labels] += 1 - self.label_smoothing
         return float(loss / n), (softmax(pred) - q) / n
+
+    def _soft(self, pred: np.ndarray, probs: np.ndarray) -> tuple[float, np.ndarray]:
+        r"""Probability targets $p$ (N, C): $q = (1-\varepsilon) p + \varepsilon / C$,
+        $\ell_i = -\sum_c q_{ic} \log \mathrm{softmax}(z_i)_c$, gradient
+        $(\mathrm{softmax}(z_i) \sum_c q_{ic} - q_i) / N$ (rows need not sum to 1, as torch)."""
+        n, c = pred.shape
+        q = (1 - self.label_smoothing) * probs + self.label_smoothing / c
+        with np.errstate(invalid="ignore"):  # 0 * -inf at a masked logit: NaN, as torch
+            loss = -(q * log_softmax(pred)).sum()
+        grad = (softmax(pred) * q.sum(axis=1, keepdims=True) - q) / n
+        return float(loss / n), grad.astype(pred.dtype, copy=False)
 
 
 class NLL(Loss):

@@ -195,13 +195,16 @@ class Module:
                 yield module_prefix + name, getattr(module, name)
 
     def astype(self, dtype: np.dtype | type) -> Module:
-        """Convert every parameter and buffer to `dtype` in place (e.g. float64 for gradient checks)."""
+        """Convert every parameter and floating-point buffer to `dtype` in place (e.g. float64 for
+        gradient checks); integer buffers (a batch count) stay integers."""
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None if p.grad is None else p.grad.astype(dtype)
         for module in self.modules():
             for name in getattr(module, "_buffers", ()):
-                setattr(module, name, getattr(module, name).astype(dtype))
+                buf = getattr(module, name)
+                if buf.dtype.kind == "f":
+                    setattr(module, name, buf.astype(dtype))
         return self
 
     # -- mode -----------------------------------------------------------------------------

@@ -152,7 +152,9 @@ def export(net: Module, path: str | os.PathLike | None, n_features: int | tuple[
         elif isinstance(layer, BatchNorm1d):
             if shape != (layer.num_features,):
                 raise ValueError(f"{where} expects (N, {layer.num_features}) inputs, it gets (N, {_dims(shape)})")
-            op, attrs = "BatchNormalization", {"epsilon": float(layer.eps), "momentum": 1.0 - float(layer.momentum)}
+            op, attrs = "BatchNormalization", {"epsilon": float(layer.eps)}
+            if layer.momentum is not None:  # a cumulative average (None) has no ONNX momentum: the default stays
+                attrs["momentum"] = 1.0 - float(layer.momentum)
             inputs = [current] + [init(prefix + name, array) for name, array in
                                   (("gamma", layer.gamma.data), ("beta", layer.beta.data),
                                    ("running_mean", layer.running_mean), ("running_var", layer.running_var))]

@@ -282,13 +282,14 @@ def clip_grad_norm(params: Iterable[Parameter], max_norm: float) -> float:
     r"""Scale the gradients in place so that their global L2 norm is at most `max_norm`, as
     `torch.nn.utils.clip_grad_norm_`: with $n = \sqrt{\sum_p \lVert g_p \rVert^2}$, every gradient is
     multiplied by $\min(1, c / (n + 10^{-6}))$. Returns $n$, the norm before clipping.
-    Parameters whose `grad` is None are skipped."""
+    Parameters whose `grad` is None are skipped. As torch (without `error_if_nonfinite`), a NaN
+    in any gradient makes $n$ and then every gradient NaN, and an infinite one makes the others 0."""
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm!r}")
     grads = [p.grad for p in params if p.grad is not None]
     total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
-    scale = max_norm / (total + 1e-6)
-    if scale < 1:
+    scale = float(np.minimum(1.0, max_norm / (total + 1e-6)))  # np.minimum keeps a NaN, as torch.clamp
+    if scale != 1:
         for g in grads:
             g *= scale
     return total
