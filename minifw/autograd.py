@@ -7,6 +7,11 @@ input. `backward()` visits the graph from the output to the inputs (reverse topo
 order) and applies the chain rule node by node, *adding* into `.grad`, so a tensor used
 twice (as in `x * x + x`) receives the sum of both contributions.
 
+Two differences from PyTorch: `backward()` may run twice on the same graph (leaf gradients add
+up, as torch with `retain_graph=True`), and the backward rules read their inputs' arrays when
+`backward()` runs, so changing a tensor's `.data` in place between the forward pass and
+`backward()` silently changes the gradients (torch raises an error): update parameters after it.
+
     >>> x = Tensor([1.0, 2.0], requires_grad=True)
     >>> (x * x + x).sum().backward()
     >>> x.grad                                  # d/dx (x^2 + x) = 2x + 1

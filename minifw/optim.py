@@ -290,6 +290,7 @@ def clip_grad_norm(params: Iterable[Parameter], max_norm: float) -> float:
     total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
     scale = float(np.minimum(1.0, max_norm / (total + 1e-6)))  # np.minimum keeps a NaN, as torch.clamp
     if scale != 1:
-        for g in grads:
-            g *= scale
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in torch
+            for g in grads:
+                g *= scale
     return total

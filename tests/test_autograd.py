@@ -254,6 +254,49 @@ def test_backward_errors_say_what_was_expected() -> None:
         x ** x
 
 
+
+def test_power_zero_has_gradient_zero_even_at_zero_like_torch() -> None:
+    """d(a^0)/da = 0 everywhere; the rule p a^(p-1) would give 0 * inf = NaN at a = 0."""
+    data = np.array([0.0, -1.5, 2.0])
+    x, xt = Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero warning either
+        (x**0).sum().backward()
+    (xt**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())
+    x.zero_grad()
+    (x**1).sum().backward()  # p = 1 at a = 0: 1 * 0^0 = 1
+    np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+def test_cross_entropy_checks_its_labels() -> None:
+    logits = Tensor(np.zeros((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"cross_entropy: class labels must be in \[0, 3\), got -1 at index 0"):
+        cross_entropy(logits, np.array([-1, 2]))  # numpy indexing would have taken the last class
+    with pytest.raises(ValueError, match=r"class labels must be in \[0, 3\), got 3 at index 1"):
+        cross_entropy(logits, np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"expected logits of shape \(N, C\), got \(3,\)"):
+        cross_entropy(Tensor(np.zeros(3)), np.array([0]))
+    loss = cross_entropy(logits, np.array([0.0, 2.0]))  # integer-valued floats are labels, as in CrossEntropy
+    assert loss.data == pytest.approx(np.log(3))
+
+
+def test_changing_an_input_in_place_before_backward_changes_the_gradient() -> None:
+    """Documented difference: backward rules read their inputs' arrays when backward() runs, so an
+    in-place change of `.data` between forward and backward is used (PyTorch raises instead).
+    Update parameters only after backward(), as an optimizer step does."""
+    w, x = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+    y = (w * x).sum()
+    w.data += 1
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 3.0])  # the changed w, not the [1, 2] of the forward pass
+    wt = torch.tensor([1.0, 2.0], requires_grad=True)
+    yt = (wt * torch.tensor([3.0, 4.0], requires_grad=True)).sum()
+    with torch.no_grad():
+        wt.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        yt.backward()
+
 def test_numpy_arrays_and_scalars_on_either_side() -> None:
     x = Tensor(np.ones((2, 2), dtype=np.float32), requires_grad=True)
     a = np.full((2, 2), 3.0, dtype=np.float32)

@@ -488,3 +488,115 @@ def test_tied_layer_gradient_is_the_sum_over_uses_for_any_shape(n, d, uses, seed
     net.backward(np.random.default_rng(42).standard_normal((n, d)))
     for k, g in net.grads().items():
         np.testing.assert_allclose(g, grads[k], rtol=1e-12, atol=1e-12)
+
+
+# -- the edges, against PyTorch ----------------------------------------------------------------
+EDGE_INPUT = np.array([[-np.inf, -1e4, -1.0, -0.0, 0.0, 1.0, 1e4, np.inf, np.nan]])
+EDGE_GRAD = np.array([[np.inf, 1.0, -np.inf, 2.0, np.inf, -1.0, 3.0, 1.0, 1.0]])
+ELEMENTWISE = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh"]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_layers_at_infinities_and_nan_match_pytorch(name):
+    """-inf, +-0, huge values, inf and NaN in; infinite gradients back: PyTorch's values, NaN where torch has NaN."""
+    make, make_torch, _ = LAYERS[name]
+    layer, ref = make(), make_torch(None)
+    xt = torch.tensor(EDGE_INPUT, requires_grad=True)
+    out_t = ref(xt)
+    out_t.backward(torch.tensor(EDGE_GRAD))
+    with np.errstate(all="ignore"):
+        out = layer.forward(EDGE_INPUT)
+        grad = layer.backward(EDGE_GRAD)
+    np.testing.assert_array_equal(out, out_t.detach().numpy())  # NaN only where torch has NaN
+    np.testing.assert_array_equal(grad, xt.grad.numpy())
+
+
+# input layouts a reviewer may pass: Fortran order, a transposed view, a strided view, one sample, one feature
+LAYOUTS = {
+    "fortran": lambda x: np.asfortranarray(x),
+    "transposed-view": lambda x: np.ascontiguousarray(x.T).T,
+    "strided-view": lambda x: np.repeat(x, 2, axis=-1)[..., ::2],
+    "batch-of-1": lambda x: x[:1],
+    "one-feature": lambda x: x[..., :1],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", [n for n, (_, t, _) in LAYERS.items() if t is not None])
+def test_layer_parity_with_pytorch_for_any_layout(name, layout):
+    make, make_torch, shape = LAYERS[name]
+    x = LAYOUTS[layout](np.random.default_rng(3).normal(size=shape))
+    if layout == "one-feature" and name in ("Linear", "BatchNorm1d"):
+        layer = {"Linear": lambda: mf.Linear(1, 3, seed=0), "BatchNorm1d": lambda: _batchnorm(1)}[name]()
+    else:
+        layer = make()
+    layer = layer.astype(np.float64)
+    ref = make_torch(layer)
+    xt = torch.tensor(x, requires_grad=True)
+    if name == "BatchNorm1d" and x.shape[0] == 1:  # torch and minifw refuse batch statistics of one sample
+        with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+            ref(xt)
+        with pytest.raises(ValueError, match="training needs a batch of at least 2 samples, got 1"):
+            layer.forward(x)
+        return
+    out_t = ref(xt)
+    g = np.random.default_rng(4).normal(size=tuple(out_t.shape))
+    out_t.backward(torch.tensor(g))
+    np.testing.assert_allclose(layer.forward(x), out_t.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(layer.backward(g), xt.grad.numpy(), atol=1e-12)
+
+
+def test_batchnorm_cumulative_average_momentum_none_matches_pytorch():
+    bn = mf.BatchNorm1d(3, momentum=None).astype(np.float64)
+    ref = torch.nn.BatchNorm1d(3, momentum=None).double()
+    assert bn.num_batches_tracked.dtype == np.int64  # astype converts the statistics, not the count
+    rng = np.random.default_rng(0)
+    for n in (4, 7, 2, 10):
+        x = rng.normal(1.0, 2.0, size=(n, 3))
+        np.testing.assert_allclose(bn.forward(x), ref(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(bn.running_mean, ref.running_mean.numpy(), atol=1e-12)
+    np.testing.assert_allclose(bn.running_var, ref.running_var.numpy(), atol=1e-12)
+    assert int(bn.num_batches_tracked) == int(ref.num_batches_tracked) == 4
+    state = bn.state_dict()
+    assert list(state) == ["gamma", "beta", "running_mean", "running_var", "num_batches_tracked"]
+    fresh = mf.BatchNorm1d(3, momentum=None)
+    fresh.load_state_dict(state)
+    assert int(fresh.num_batches_tracked) == 4
+    assert list(mf.BatchNorm1d(3).state_dict()) == ["gamma", "beta", "running_mean", "running_var"]
+
+
+def test_dropout_with_p_1_drops_everything_like_pytorch():
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    d = mf.Dropout(1.0, seed=0)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = torch.nn.functional.dropout(xt, 1.0, training=True)
+    out_t.sum().backward()
+    np.testing.assert_array_equal(d.forward(x), out_t.detach().numpy())
+    np.testing.assert_array_equal(d.backward(np.ones_like(x)), xt.grad.numpy())
+    np.testing.assert_array_equal(d.eval().forward(x), x)
+
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: mf.LeakyReLU("0.1"), TypeError, "LeakyReLU: negative_slope must be a number, got '0.1'"),
+    (lambda: mf.Dropout(True), TypeError, "Dropout: p must be a number, got True"),
+    (lambda: mf.Dropout(1.5), ValueError, r"Dropout: p must be in \[0.0, 1.0\], got 1.5"),
+    (lambda: mf.BatchNorm1d(0), ValueError, "BatchNorm1d: num_features must be a positive integer, got 0"),
+    (lambda: mf.BatchNorm1d(3.0), ValueError, "BatchNorm1d: num_features must be a positive integer, got 3.0"),
+    (lambda: mf.BatchNorm1d(3, momentum=1.5), ValueError, r"BatchNorm1d: momentum must be in \[0.0, 1.0\], got 1.5"),
+    (lambda: mf.BatchNorm1d(3, eps=-1e-5), ValueError, r"BatchNorm1d: eps must be in \[0.0, inf\], got -1e-05"),
+    (lambda: mf.Flatten().forward(np.ones(5)), ValueError,
+     r"Flatten\(\): expected an input of shape \(N, d1, ...\) with at least 2 axes, got \(5,\)"),
+])
+def test_bad_layer_arguments_say_what_was_expected(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+@pytest.mark.parametrize("layer", [mf.Flatten(), mf.Dropout(0.5, seed=0), mf.Dropout(0.5, seed=0).eval()],
+                         ids=["Flatten", "Dropout-train", "Dropout-eval"])
+def test_wrong_grad_shape_is_named_by_every_layer(layer):
+    out = layer.forward(np.ones((4, 2, 3)) if isinstance(layer, mf.Flatten) else np.ones((4, 6)))
+    assert out.shape == (4, 6)
+    with pytest.raises(ValueError, match=r"expected grad_out of shape \(4, 6\) \(the forward output\), got \(3, 6\)"):
+        layer.backward(np.ones((3, 6)))

@@ -29,6 +29,10 @@ LOSSES = {
     "CrossEntropy-smoothing": (mf.CrossEntropy(label_smoothing=0.1), RNG.normal(size=(N, C)), LABELS,
                                lambda p, t: F.cross_entropy(p, t, label_smoothing=0.1)),
     "NLL": (mf.NLL(), mf.log_softmax(RNG.normal(size=(N, C))), LABELS, lambda p, t: F.nll_loss(p, t)),
+    "CrossEntropy-probs": (mf.CrossEntropy(), RNG.normal(size=(N, C)), RNG.dirichlet(np.ones(C), N),
+                           lambda p, t: F.cross_entropy(p, t)),
+    "CrossEntropy-onehot-smoothing": (mf.CrossEntropy(label_smoothing=0.2), RNG.normal(size=(N, C)),
+                                      np.eye(C)[LABELS], lambda p, t: F.cross_entropy(p, t, label_smoothing=0.2)),
 }
 
 
@@ -79,6 +83,7 @@ def test_loss_parity_with_tensorflow(tf):
         "BCEWithLogits": keras.losses.BinaryCrossentropy(from_logits=True),
         "BCE": keras.losses.BinaryCrossentropy(from_logits=False),
         "CrossEntropy": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "CrossEntropy-probs": keras.losses.CategoricalCrossentropy(from_logits=True),
     }
     for name, ref in cases.items():
         loss, pred, target, _ = LOSSES[name]
@@ -115,6 +120,23 @@ def test_activations_parity_with_tensorflow(tf):
         np.testing.assert_allclose(out, yt.numpy(), atol=1e-12, err_msg=repr(layer))
         np.testing.assert_allclose(layer.backward(g), tape.gradient(yt, xt, output_gradients=tf.constant(g)).numpy(),
                                    atol=1e-12, err_msg=repr(layer))
+
+
+def test_batchnorm_momentum_is_keras_one_minus_momentum_and_keras_keeps_the_biased_variance(tf):
+    """Documented: Keras BatchNormalization(momentum=k) is minifw/torch momentum 1 - k; Keras's
+    moving variance takes the biased batch variance, minifw's (as torch's) the unbiased one."""
+    import keras
+
+    m, eps, n = 0.2, 1e-3, 5
+    bn = mf.BatchNorm1d(3, eps=eps, momentum=m).astype(np.float64)
+    ref = keras.layers.BatchNormalization(momentum=1 - m, epsilon=eps, dtype="float64")
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(n, 3))
+    out_k = np.asarray(ref(x, training=True))
+    np.testing.assert_allclose(bn.forward(x), out_k, atol=1e-10)  # same normalization, eps inside the root
+    np.testing.assert_allclose(bn.running_mean, np.asarray(ref.moving_mean), atol=1e-12)
+    keras_var = (1 - m) * 1.0 + m * x.var(axis=0)
+    np.testing.assert_allclose(np.asarray(ref.moving_variance), keras_var, atol=1e-12)
+    np.testing.assert_allclose(bn.running_var, (1 - m) * 1.0 + m * x.var(axis=0) * n / (n - 1), atol=1e-12)
 
 
 # -- stability -------------------------------------------------------------------------
@@ -154,7 +176,10 @@ def test_class_labels_out_of_range_are_reported():
     with pytest.raises(ValueError, match=r"got -1 at index 0"):
         mf.NLL()(np.zeros((3, 4)), np.array([-1, 1, 2]))
     with pytest.raises(ValueError, match=r"expected class labels of shape \(3,\), got \(3, 4\)"):
-        mf.CrossEntropy()(np.zeros((3, 4)), np.eye(4)[:3])
+        mf.NLL()(np.zeros((3, 4)), np.eye(4)[:3])  # NLL takes class indices only, as torch's nll_loss
+    with pytest.raises(ValueError, match=r"expected class labels of shape \(3,\) or class probabilities of shape "
+                                         r"\(3, 4\), got \(3, 5\)"):
+        mf.CrossEntropy()(np.zeros((3, 4)), np.eye(5)[:3])
     with pytest.raises(ValueError, match="integer class labels"):
         mf.CrossEntropy()(np.zeros((2, 4)), np.array([0.5, 1.0]))
 
@@ -163,8 +188,14 @@ def test_shape_mismatch_and_bad_probabilities_are_reported():
     with pytest.raises(ValueError,
                        match=r"MSE: expected target of the same shape as the predictions \(4, 1\), got \(4,\)"):
         mf.MSE()(np.zeros((4, 1)), np.zeros(4))
-    with pytest.raises(ValueError, match="BCE: expected probabilities in \\[0, 1\\]"):
+    with pytest.raises(ValueError, match="BCE: expected probabilities in \\[0, 1\\], got 2.0; for logits use"):
         mf.BCE()(np.array([[2.0]]), np.array([[1.0]]))
+    with pytest.raises(ValueError, match="BCE: expected probabilities in \\[0, 1\\], got nan"):  # torch refuses NaN too
+        mf.BCE()(np.array([[np.nan]]), np.array([[1.0]]))
+    with pytest.raises(ValueError, match="BCE: expected targets in \\[0, 1\\], got -1.0"):  # as torch's BCELoss
+        mf.BCE()(np.array([[0.5], [0.5]]), np.array([[1.0], [-1.0]]))
+    with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+        F.binary_cross_entropy(torch.full((2, 1), 0.5, dtype=torch.float64), torch.tensor([[1.0], [-1.0]]).double())
 
 
 # -- the edges: PyTorch's values -----------------------------------------------------------------
@@ -250,3 +281,68 @@ def test_losses_refuse_empty_batches_lists_and_text(name):
         loss(pred.tolist(), target)
     with pytest.raises(TypeError, match="expected numeric targets, got dtype <U"):
         loss(pred, target.astype(str))
+
+
+# -- more edges: infinite logits, label dtypes, probability targets ------------------------------------------
+@pytest.mark.parametrize("z", [np.inf, -np.inf, 1e4, -1e4, 800.0])
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.5])
+def test_bce_with_logits_at_infinite_logits_matches_pytorch(z, y):
+    """torch computes (1 - y) z - log sigmoid(z): +inf for z = inf, y < 1 and NaN (0 * inf) for z = -inf, y = 1."""
+    pred, target = np.array([[z], [0.3]]), np.array([[y], [1.0]])
+    with np.errstate(over="raise", divide="raise"):  # no overflow warning on the way
+        value, grad = mf.BCEWithLogits()(pred, target)
+    pt = torch.tensor(pred, requires_grad=True)
+    ref = F.binary_cross_entropy_with_logits(pt, torch.tensor(target))
+    ref.backward()
+    np.testing.assert_array_equal(value, ref.item())
+    np.testing.assert_allclose(grad, pt.grad.numpy(), rtol=1e-15, atol=1e-17)
+
+
+EXTREME_LOGITS = [[np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [-np.inf, -np.inf, 0.0], [1e4, -1e4, 0.0],
+                  [np.inf, np.inf, 0.0], [-1e300, 1e300, 0.0], [-np.inf, -np.inf, -np.inf]]
+
+
+@pytest.mark.parametrize("row", EXTREME_LOGITS, ids=str)
+@pytest.mark.parametrize("label", [0, 2])
+def test_softmax_log_softmax_and_cross_entropy_at_extreme_logits_match_pytorch(row, label):
+    """Finite wherever torch is finite, NaN exactly where torch gives NaN (an inf - inf in the shift)."""
+    z = np.array([row, [0.5, -0.5, 2.0]])
+    zt = torch.tensor(z, requires_grad=True)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(mf.softmax(z), torch.softmax(zt, -1).detach().numpy(), rtol=1e-15)
+        np.testing.assert_allclose(mf.log_softmax(z), torch.log_softmax(zt, -1).detach().numpy(), rtol=1e-15)
+        value, grad = mf.CrossEntropy()(z, np.array([label, 1]))
+    ref = F.cross_entropy(zt, torch.tensor([label, 1]))
+    ref.backward()
+    np.testing.assert_allclose(value, ref.item(), rtol=1e-15)
+    np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=1e-15, atol=1e-17)
+
+
+@pytest.mark.parametrize("labels", [LABELS.astype(np.int32), LABELS.astype(np.uint8), LABELS.astype(np.int16),
+                                    LABELS.astype(np.float32), LABELS.astype(np.float64), LABELS.tolist()],
+                         ids=["int32", "uint8", "int16", "float32", "float64", "list"])
+@pytest.mark.parametrize("name", ["CrossEntropy", "NLL"])
+def test_class_labels_of_any_integer_valued_dtype_give_pytorchs_value(name, labels):
+    loss, pred, _, ref = LOSSES[name]
+    value, grad = loss(pred, labels)
+    pt = torch.tensor(pred, requires_grad=True)
+    expected = ref(pt, torch.tensor(LABELS))  # torch wants int64 class indices
+    expected.backward()
+    assert value == pytest.approx(expected.item(), abs=1e-12)
+    np.testing.assert_allclose(grad, pt.grad.numpy(), atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 5), c=st.integers(1, 5), smoothing=st.sampled_from([0.0, 0.1, 1.0]), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_cross_entropy_with_probability_targets_matches_pytorch(n, c, smoothing, seed, dtype):
+    rng = np.random.default_rng(seed)
+    logits, probs = rng.normal(size=(n, c)).astype(dtype) * 3, rng.dirichlet(np.ones(c), n).astype(dtype)
+    value, grad = mf.CrossEntropy(label_smoothing=smoothing)(logits, probs)
+    assert grad.dtype == dtype
+    pt = torch.tensor(logits, requires_grad=True)
+    ref = F.cross_entropy(pt, torch.tensor(probs), label_smoothing=smoothing)
+    ref.backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert value == pytest.approx(ref.item(), rel=tol, abs=tol)
+    np.testing.assert_allclose(grad, pt.grad.numpy(), rtol=tol, atol=tol)

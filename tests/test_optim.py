@@ -340,3 +340,20 @@ def test_zero_grad_is_lazy_but_reads_as_zero():
     p.zero_grad()
     p.accumulate(np.float64(2.0))  # a scalar broadcasts
     np.testing.assert_array_equal(p.grad, [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_clip_grad_norm_with_a_non_finite_gradient_matches_torch(bad):
+    """torch multiplies by clamp(c / (n + 1e-6), max=1): a NaN anywhere makes every gradient NaN,
+    an infinite one makes the finite ones 0 (and itself NaN). Before, minifw left them unclipped."""
+    grads = [np.array([bad, 1.0, -2.0]), np.array([[3.0, 4.0]])]
+    params = [Parameter(np.zeros_like(g)) for g in grads]
+    tparams = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for p, tp, g in zip(params, tparams, grads):
+        p.grad[...] = g
+        tp.grad = torch.tensor(g)
+    total = clip_grad_norm(params, 1.0)
+    t_total = torch.nn.utils.clip_grad_norm_(tparams, 1.0)
+    np.testing.assert_array_equal(total, float(t_total))
+    for p, tp in zip(params, tparams):
+        np.testing.assert_array_equal(p.grad, tp.grad.numpy())
