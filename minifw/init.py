@@ -1,6 +1,10 @@
 """Weight initializers for a weight matrix of shape `(fan_in, fan_out)`.
 
-Each takes the shape and a `np.random.Generator` and returns a float32 array.
+Each takes the shape and a `np.random.Generator` and returns a float32 array. They draw from the
+distributions of `torch.nn.init` (`xavier_*_`, and `kaiming_*_` with `nonlinearity="relu"`, fan_in
+mode; torch's weight is (fan_out, fan_in), the transpose). Keras's `glorot_normal` and `he_normal`
+differ in shape, not spread: they draw a normal truncated at two standard deviations, rescaled to
+the same variance.
 """
 from __future__ import annotations
 

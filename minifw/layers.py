@@ -56,7 +56,9 @@ class Linear(Module):
     r"""Fully connected layer $y = xW + b$.
 
     x: (N, in_features) -> y: (N, out_features); W: (in_features, out_features), b: (out_features,).
-    Default initialization: He uniform for W (suits ReLU), zeros for b. `weight_constraint`
+    Default initialization: He uniform for W, $U(\pm\sqrt{6/n_{in}})$ (suits ReLU), zeros for b. This
+    differs from `torch.nn.Linear` ($U(\pm 1/\sqrt{n_{in}})$ for both) and Keras `Dense` (Glorot uniform
+    W, zero b); pass `init=` to choose. `weight_constraint`
     (e.g. `MaxNorm(3)`) is applied to W after every optimizer step.
     """
 

@@ -206,6 +206,10 @@ class Adam(Optimizer):
     $\hat m_t = m_t / (1-\beta_1^t)$, $\hat v_t = v_t / (1-\beta_2^t)$
     (amsgrad: $v^{max}_t = \max(v^{max}_{t-1}, v_t)$ and $\hat v_t = v^{max}_t / (1-\beta_2^t)$),
     $\theta_t = \theta_{t-1} - \gamma \hat m_t / (\sqrt{\hat v_t} + \epsilon)$.
+
+    $\epsilon$ is added to $\sqrt{\hat v_t}$, as torch. Keras `optimizers.Adam` adds it to $\sqrt{v_t}$
+    (before the bias correction) and defaults to $10^{-7}$: its `epsilon=e` is
+    $\epsilon = e / \sqrt{1-\beta_2^t}$ here, so the two agree only when $\epsilon$ is negligible.
     """
 
     decoupled = False  # AdamW: the decay shrinks the weights instead of entering the gradient

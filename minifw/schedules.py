@@ -2,7 +2,10 @@ r"""Learning-rate schedules that set `optimizer.lr`, stepped like `torch.optim.l
 
 A schedule starts at step $t = 0$ with `optimizer.lr = lr_at(0)`; each `step()` (once per epoch,
 or once per batch for `CyclicLR`) advances $t$ by one and sets `optimizer.lr = lr_at(t)`.
-`lr_at(t)` is a pure function of $t$, so a schedule can be plotted without training:
+`lr_at(t)` is a pure function of $t$ (torch's closed forms; torch's `step()` computes most of them
+by a chained update from the current rate instead, which gives the same rates unless the rate is
+changed by hand between steps: here the next `step()` overwrites such a change), so a schedule can
+be plotted without training:
 
     sched = StepLR(None, step_size=10, gamma=0.5, base_lr=0.1)
     lrs = [sched.lr_at(t) for t in range(30)]

@@ -164,6 +164,23 @@ def test_without_optimizer_for_plotting():
         StepLR(None, step_size=3)
 
 
+
+def test_a_rate_set_by_hand_is_overwritten_at_the_next_step_where_torch_chains_from_it():
+    """Documented difference: torch's StepLR multiplies the current rate at its boundaries, so a rate
+    changed by hand persists; minifw's step() sets lr_at(t), the closed form, whatever came before."""
+    opt = minifw_optimizer()
+    t_opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=LR0)
+    sched, t_sched = StepLR(opt, 3, 0.5), lrs.StepLR(t_opt, 3, 0.5)
+    opt.lr = t_opt.param_groups[0]["lr"] = 0.02
+    ours, theirs = [], []
+    for _ in range(4):
+        t_opt.step()
+        t_sched.step()
+        ours.append(sched.step())
+        theirs.append(t_opt.param_groups[0]["lr"])
+    assert ours == [sched.lr_at(t) for t in range(1, 5)] == [0.1, 0.1, 0.05, 0.05]
+    assert theirs == pytest.approx([0.02, 0.02, 0.01, 0.01])  # halved from 0.02 at t = 3
+
 def test_base_lr_overrides_optimizer_lr_and_optimizer_uses_it():
     p = Parameter(np.zeros(1))
     opt = SGD([p], lr=0.5)
