@@ -12,8 +12,8 @@ input "input" of shape (N, *features), output "output". Each layer becomes one O
 | `Linear` | `Gemm` ($y = xW + b$, `W` stored as (in, out)); `MatMul` without a bias |
 | `ReLU`, `Sigmoid`, `Tanh`, `LeakyReLU` | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu` |
 | `Softmax` | `Softmax` (axis -1) |
-| `Dropout` | `Dropout` with its ratio (the identity at inference) |
-| `BatchNorm1d` | `BatchNormalization` with the running statistics; ONNX momentum is $1 - m$ |
+| `Dropout` | `Dropout` with its ratio (the identity at inference); `Identity` for $p = 1$ (ONNX wants $p < 1$) |
+| `BatchNorm1d` | `BatchNormalization` with the running statistics; ONNX momentum is $1 - m$ (none for `momentum=None`, which loads back as 0.1) |
 | `Flatten` | `Flatten` (axis 1) |
 
 Load reads a chain of those operators from the default ONNX domain at opsets
@@ -146,6 +146,8 @@ def export(net: Module, path: str | os.PathLike | None, n_features: int | tuple[
             op, attrs, inputs = "LeakyRelu", {"alpha": float(layer.negative_slope)}, [current]
         elif isinstance(layer, Softmax):
             op, attrs, inputs = "Softmax", {"axis": -1}, [current]
+        elif isinstance(layer, Dropout) and layer.p == 1:  # ONNX's ratio must be < 1; at inference: the identity
+            op, attrs, inputs = "Identity", {}, [current]
         elif isinstance(layer, Dropout):
             op, attrs = "Dropout", {}
             inputs = [current, init(prefix + "ratio", layer.p)]

@@ -257,3 +257,17 @@ def test_keras_export_loads(tmp_path):
     back = mf.onnx.load(tmp_path / "k.onnx")
     np.testing.assert_allclose(back(x), expected, **TOL[np.float32])
     np.testing.assert_allclose(back(x), _ort(onnx.load(tmp_path / "k.onnx"), x), **TOL[np.float32])
+
+
+def test_batchnorm_momentum_none_and_dropout_p_1_export_and_run():
+    bn = mf.BatchNorm1d(4, momentum=None)
+    bn.load_state_dict({**_bn(4).state_dict(), "num_batches_tracked": np.array(3)})
+    net = mf.Sequential(mf.Linear(5, 4, seed=0), bn, mf.Dropout(1.0), mf.Tanh()).eval()
+    model = mf.onnx.export(net, None, 5)
+    assert [n.op_type for n in model.graph.node] == ["Gemm", "BatchNormalization", "Identity", "Tanh"]
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
+    np.testing.assert_allclose(_ort(model, x), net(x), **TOL[np.float32])
+    back = mf.onnx.load(model)
+    assert [type(layer) for layer in back.layers] == [mf.Linear, mf.BatchNorm1d, mf.Tanh]
+    assert back.layers[1].momentum == pytest.approx(0.1)  # ONNX has no cumulative average: its default
+    np.testing.assert_array_equal(back(x), net(x))
