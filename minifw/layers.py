@@ -3,7 +3,10 @@ r"""Layers with hand-written backward passes.
 Every layer keeps what its backward pass needs in `self.cache` during `forward`, and its
 `backward(grad_out)` returns $\partial L / \partial x$ with the shape of `x`, adding
 $\partial L / \partial \theta$ into each parameter's `.grad`. Shapes: `N` is the batch size.
-Integer or boolean inputs are computed in float32; float64 in gives float64 out.
+Integer or boolean inputs are computed in float32; float64 in gives float64 out, float32 in gives
+float32 out, whatever the parameters' dtype. A gradient keeps the dtype of `grad_out` (`Linear`:
+of its input), so a float32 network fed by a minifw loss, which keeps the prediction's dtype, is
+float32 end to end (PyTorch refuses a float64 gradient for a float32 tensor instead).
 """
 from __future__ import annotations
 

@@ -361,3 +361,33 @@ def test_reduce_lr_on_plateau_through_the_callback():
     assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.025])
     with pytest.raises(KeyError, match="'val_loss' is not logged"):
         model.fit(X, y, epochs=1, callbacks=[mf.LearningRateScheduler(mf.ReduceLROnPlateau(opt))], progress=False)
+
+
+def test_cross_entropy_on_one_hot_targets_trains_exactly_as_on_labels():
+    """CrossEntropy takes class probabilities (N, C) as torch does: one-hot rows give the same run."""
+    X, y = mf.datasets.make_moons(96, seed=0)
+
+    def run(targets):
+        net = mf.Sequential(mf.Linear(2, 8, seed=0), mf.ReLU(), mf.Linear(8, 2, seed=1))
+        model = mf.Model(net, mf.CrossEntropy(label_smoothing=0.1), mf.Adam(net.parameters(), lr=0.05))
+        history = model.fit(X, targets, epochs=3, batch_size=32, progress=False, seed=0)
+        return history, model.evaluate(X, targets)
+
+    by_labels, by_one_hot = run(y), run(mf.one_hot(y, 2))
+    np.testing.assert_allclose(by_one_hot[0]["loss"], by_labels[0]["loss"], rtol=1e-6)
+    assert by_one_hot[1]["accuracy"] == by_labels[1]["accuracy"]
+
+
+def test_state_dict_survives_a_file_round_trip_with_every_buffer(tmp_path):
+    net = mf.Sequential(mf.Linear(3, 4, seed=0), mf.BatchNorm1d(4, momentum=None), mf.BatchNorm1d(4),
+                        mf.Linear(4, 2, seed=1))
+    x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    net.forward(x)
+    net.forward(x[::-1] * 2)
+    np.savez(tmp_path / "net.npz", **net.state_dict())
+    fresh = mf.Sequential(mf.Linear(3, 4, seed=5), mf.BatchNorm1d(4, momentum=None), mf.BatchNorm1d(4),
+                          mf.Linear(4, 2, seed=6))
+    with np.load(tmp_path / "net.npz") as saved:
+        fresh.load_state_dict(dict(saved))
+    assert int(fresh[1].num_batches_tracked) == 2
+    np.testing.assert_array_equal(fresh.eval()(x), net.eval()(x))
