@@ -28,7 +28,7 @@ from .layers import (
 from .losses import BCE, MAE, MSE, NLL, BCEWithLogits, CrossEntropy, Loss
 from .metrics import accuracy, confusion_matrix
 from .module import Module, Parameter, Sequential
-from .optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm
+from .optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm, clip_grad_value
 from .regularizers import L1, L2, Regularizer, weights_only
 from .schedules import (
                      CosineAnnealingLR,

@@ -282,19 +282,39 @@ class Adamax(Optimizer):
         p.data -= self.lr * state["exp_avg"] / ((1 - beta1**state["step"]) * state["exp_inf"])
 
 
-def clip_grad_norm(params: Iterable[Parameter], max_norm: float) -> float:
-    r"""Scale the gradients in place so that their global L2 norm is at most `max_norm`, as
-    `torch.nn.utils.clip_grad_norm_`: with $n = \sqrt{\sum_p \lVert g_p \rVert^2}$, every gradient is
-    multiplied by $\min(1, c / (n + 10^{-6}))$. Returns $n$, the norm before clipping.
+def clip_grad_norm(params: Iterable[Parameter], max_norm: float, norm_type: float = 2.0) -> float:
+    r"""Scale the gradients in place so that their global norm is at most `max_norm`, as
+    `torch.nn.utils.clip_grad_norm_`: with $n = (\sum_p \lVert g_p \rVert_q^q)^{1/q}$ ($q$ = `norm_type`,
+    default 2; `float("inf")` takes the largest $|g|$), every gradient is multiplied by
+    $\min(1, c / (n + 10^{-6}))$. Returns $n$, the norm before clipping.
     Parameters whose `grad` is None are skipped. As torch (without `error_if_nonfinite`), a NaN
     in any gradient makes $n$ and then every gradient NaN, and an infinite one makes the others 0."""
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm!r}")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or not norm_type > 0:
+        raise ValueError(f"clip_grad_norm: norm_type must be a number > 0 (or float('inf')), got {norm_type!r}")
     grads = [p.grad for p in params if p.grad is not None]
-    total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
+    if norm_type == np.inf:
+        total = max((float(np.max(np.abs(g), initial=0.0)) for g in grads), default=0.0)
+        if any(np.isnan(g).any() for g in grads):
+            total = float("nan")
+    else:
+        q = float(norm_type)
+        total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** q)) for g in grads) ** (1 / q)
     scale = float(np.minimum(1.0, max_norm / (total + 1e-6)))  # np.minimum keeps a NaN, as torch.clamp
     if scale != 1:
         with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in torch
             for g in grads:
                 g *= scale
-    return total
+    return float(total)
+
+
+def clip_grad_value(params: Iterable[Parameter], clip_value: float) -> None:
+    r"""Clip every gradient element into $[-c, c]$ in place, as `torch.nn.utils.clip_grad_value_`
+    (a NaN stays NaN). Parameters whose `grad` is None are skipped."""
+    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float, np.integer, np.floating)) \
+            or not clip_value >= 0:
+        raise ValueError(f"clip_grad_value: clip_value must be a number >= 0, got {clip_value!r}")
+    for p in params:
+        if p.grad is not None:
+            np.clip(p.grad, -clip_value, clip_value, out=p.grad)

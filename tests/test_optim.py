@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import array_shapes
 
 from minifw.constraints import MaxNorm
 from minifw.module import Module, Parameter
-from minifw.optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm
+from minifw.optim import SGD, Adagrad, Adam, Adamax, AdamW, Optimizer, RMSprop, clip_grad_norm, clip_grad_value
 
 TWINS = {SGD: torch.optim.SGD, Adagrad: torch.optim.Adagrad, RMSprop: torch.optim.RMSprop,
          Adam: torch.optim.Adam, AdamW: torch.optim.AdamW, Adamax: torch.optim.Adamax}
@@ -357,3 +357,50 @@ def test_clip_grad_norm_with_a_non_finite_gradient_matches_torch(bad):
     np.testing.assert_array_equal(total, float(t_total))
     for p, tp in zip(params, tparams):
         np.testing.assert_array_equal(p.grad, tp.grad.numpy())
+
+
+@given(shapes=st.lists(array_shapes(min_dims=1, max_dims=2, max_side=4), min_size=1, max_size=3),
+       norm_type=st.sampled_from([1.0, 2.0, 3.0, 0.5, float("inf")]), max_norm=st.floats(0.01, 10.0),
+       scale=st.floats(0.0, 5.0), seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=40, deadline=None)
+def test_clip_grad_norm_of_any_order_matches_torch(shapes, norm_type, max_norm, scale, seed, dtype):
+    rng = np.random.default_rng(seed)
+    grads = [(rng.standard_normal(s) * scale).astype(dtype) for s in shapes]
+    params = [Parameter(np.zeros(s, dtype=dtype)) for s in shapes]
+    tparams = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in shapes]
+    for p, tp, g in zip(params, tparams, grads):
+        p.grad[...] = g
+        tp.grad = torch.tensor(g, dtype=torch.float64)
+    total = clip_grad_norm(params, max_norm, norm_type=norm_type)
+    t_total = torch.nn.utils.clip_grad_norm_(tparams, max_norm, norm_type=norm_type)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    assert total == pytest.approx(float(t_total), rel=tol, abs=1e-300)
+    for p, tp in zip(params, tparams):
+        assert p.grad.dtype == dtype
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=tol, atol=1e-300)
+
+
+@pytest.mark.parametrize("clip_value", [0.0, 0.5, 2.0])
+def test_clip_grad_value_matches_torch(clip_value):
+    grads = [np.array([np.nan, -3.0, 0.2, np.inf]), np.array([[1.5, -0.4], [-np.inf, 0.0]])]
+    params = [Parameter(np.zeros_like(g)) for g in grads] + [Parameter(np.zeros(2))]
+    params[-1].grad = None
+    tparams = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for p, tp, g in zip(params, tparams, grads):
+        p.grad[...] = g
+        tp.grad = torch.tensor(g)
+    clip_grad_value(params, clip_value)
+    torch.nn.utils.clip_grad_value_(tparams, clip_value)
+    for p, tp in zip(params, tparams):
+        np.testing.assert_array_equal(p.grad, tp.grad.numpy())
+    assert params[-1].grad is None
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda ps: clip_grad_value(ps, -1.0), "clip_grad_value: clip_value must be a number >= 0, got -1.0"),
+    (lambda ps: clip_grad_value(ps, "1"), "clip_grad_value: clip_value must be a number >= 0, got '1'"),
+    (lambda ps: clip_grad_norm(ps, 1.0, norm_type=0), r"norm_type must be a number > 0 \(or float\('inf'\)\), got 0"),
+])
+def test_clipping_rejects_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call([Parameter(np.zeros(2))])
