@@ -122,6 +122,46 @@ def test_activations_parity_with_tensorflow(tf):
                                    atol=1e-12, err_msg=repr(layer))
 
 
+
+@pytest.mark.parametrize("kind", ["Dense", "BatchNormalization-train", "BatchNormalization-eval", "Flatten"])
+def test_parameter_layers_parity_with_keras(tf, kind):
+    """Linear = Dense (kernel (in, out) as minifw's W), BatchNorm1d = BatchNormalization with
+    momentum 1 - m in both modes, Flatten = Flatten: outputs, input and parameter gradients."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(1.0, 2.0, size=(6, 2, 2) if kind == "Flatten" else (6, 4))
+    if kind == "Dense":
+        layer = mf.Linear(4, 3, seed=0).astype(np.float64)
+        layer.b.data[...] = rng.normal(size=3)
+        ref = keras.layers.Dense(3, dtype="float64")
+        ref.build((None, 4))
+        ref.set_weights([layer.W.data, layer.b.data])
+    elif kind == "Flatten":
+        layer, ref = mf.Flatten(), keras.layers.Flatten(dtype="float64")
+    else:
+        layer = mf.BatchNorm1d(4, eps=1e-3, momentum=0.1).astype(np.float64)
+        layer.gamma.data[...], layer.beta.data[...] = rng.uniform(0.5, 1.5, 4), rng.normal(size=4)
+        layer.running_mean[...], layer.running_var[...] = rng.normal(size=4), rng.uniform(0.5, 2, 4)
+        ref = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, dtype="float64")
+        ref.build((None, 4))
+        ref.set_weights([layer.gamma.data, layer.beta.data, layer.running_mean, layer.running_var])
+        if kind.endswith("eval"):
+            layer.eval()
+    training = kind == "BatchNormalization-train"
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        yt = ref(xt, training=training)
+    g = rng.normal(size=tuple(yt.shape))
+    grads = tape.gradient(yt, [xt, *ref.trainable_weights], output_gradients=tf.constant(g))
+    np.testing.assert_allclose(layer.forward(x), yt.numpy(), atol=1e-10)
+    np.testing.assert_allclose(layer.backward(g), grads[0].numpy(), atol=1e-10)
+    for p, ref_grad in zip(layer.parameters(), grads[1:]):
+        np.testing.assert_allclose(p.grad, ref_grad.numpy(), atol=1e-10)
+    if training:
+        np.testing.assert_allclose(layer.running_mean, np.asarray(ref.moving_mean), atol=1e-12)
+
 def test_batchnorm_momentum_is_keras_one_minus_momentum_and_keras_keeps_the_biased_variance(tf):
     """Documented: Keras BatchNormalization(momentum=k) is minifw/torch momentum 1 - k; Keras's
     moving variance takes the biased batch variance, minifw's (as torch's) the unbiased one."""
