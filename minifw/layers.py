@@ -233,11 +233,11 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, seed: RNGLike = None):
         self.p = _check_number("Dropout", "p", p, 0.0, 1.0)
         self.rng = make_rng(seed)
-        self.shape: tuple[int, ...] | None = None
+        self._input_shape: tuple[int, ...] = ()  # for the grad_out check in eval mode
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)
-        self.shape = x.shape
+        self._input_shape = x.shape
         if not self.training or self.p == 0:
             self.cache = np.ones((), dtype=x.dtype)
             return x
@@ -249,7 +249,7 @@ class Dropout(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         mask = _cached(self)
-        _check_grad(self, grad_out, mask.shape if mask.ndim else self.shape)
+        _check_grad(self, grad_out, mask.shape if mask.ndim else self._input_shape)
         return grad_out * mask
 
     def extra_repr(self) -> str:

@@ -13,7 +13,7 @@ input "input" of shape (N, *features), output "output". Each layer becomes one O
 | `ReLU`, `Sigmoid`, `Tanh`, `LeakyReLU` | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu` |
 | `Softmax` | `Softmax` (axis -1) |
 | `Dropout` | `Dropout` with its ratio (the identity at inference); `Identity` for $p = 1$ (ONNX wants $p < 1$) |
-| `BatchNorm1d` | `BatchNormalization` with the running statistics; ONNX momentum is $1 - m$ (none for `momentum=None`, which loads back as 0.1) |
+| `BatchNorm1d` | `BatchNormalization` with the running statistics; ONNX momentum is $1 - m$ (none for `None`) |
 | `Flatten` | `Flatten` (axis 1) |
 
 Load reads a chain of those operators from the default ONNX domain at opsets
@@ -21,7 +21,8 @@ Load reads a chain of those operators from the default ONNX domain at opsets
 `transB`/`alpha`/`beta`, `MatMul` followed by `Add` (a bias), `Reshape` to (N, -1) (a
 flatten), `Identity`, `Constant`, and a per-feature `Mul`/`Add` (Keras writes an inference
 batch normalization that way; it becomes a `BatchNorm1d` with mean 0, variance 1 and eps 0).
-Anything else raises `UnsupportedOnnxError` naming the operator.
+Anything else raises `UnsupportedOnnxError` naming the operator. A `BatchNorm1d(momentum=None)`
+(a cumulative average, which ONNX cannot say) loads back with momentum 0.1.
 
 The `onnx` package is imported inside these functions only: `import minifw` needs only numpy.
 """
