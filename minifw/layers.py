@@ -226,20 +226,19 @@ class Dropout(Module):
     r"""Inverted dropout: in training, zero each unit with probability `p` and scale the rest by
     $1/(1-p)$ so the expected activation is unchanged; in eval mode, the identity.
 
-    `self.cache` holds the mask (0 or $1/(1-p)$ per unit; a scalar 1 in eval mode or with $p = 0$).
+    `self.cache` holds the mask (0 or $1/(1-p)$ per unit; in eval mode or with $p = 0$, ones: a
+    read-only broadcast view of a single 1, which takes no memory).
     $p = 1$ drops everything (output and gradient 0), as PyTorch.
     """
 
     def __init__(self, p: float = 0.5, seed: RNGLike = None):
         self.p = _check_number("Dropout", "p", p, 0.0, 1.0)
         self.rng = make_rng(seed)
-        self._input_shape: tuple[int, ...] = ()  # for the grad_out check in eval mode
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)
-        self._input_shape = x.shape
         if not self.training or self.p == 0:
-            self.cache = np.ones((), dtype=x.dtype)
+            self.cache = np.broadcast_to(np.ones((), dtype=x.dtype), x.shape)
             return x
         if self.p == 1:
             self.cache = np.zeros(x.shape, dtype=x.dtype)
@@ -249,7 +248,7 @@ class Dropout(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         mask = _cached(self)
-        _check_grad(self, grad_out, mask.shape if mask.ndim else self._input_shape)
+        _check_grad(self, grad_out, mask.shape)
         return grad_out * mask
 
     def extra_repr(self) -> str:

@@ -600,3 +600,12 @@ def test_wrong_grad_shape_is_named_by_every_layer(layer):
     assert out.shape == (4, 6)
     with pytest.raises(ValueError, match=r"expected grad_out of shape \(4, 6\) \(the forward output\), got \(3, 6\)"):
         layer.backward(np.ones((3, 6)))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_dropout_used_at_two_places_checks_each_gradient_against_its_own_input(training):
+    drop = mf.Dropout(0.5, seed=0)
+    net = mf.Sequential(drop, mf.Linear(4, 8, seed=0), drop).train(training)
+    x = np.ones((3, 4))
+    out = net.forward(x)
+    assert net.backward(np.ones_like(out)).shape == (3, 4)
