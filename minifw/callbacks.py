@@ -54,6 +54,8 @@ class EarlyStopping(Callback):
 
     `mode` is "min" (losses) or "max" (accuracies); "auto" picks "max" when the name holds "acc".
     With `restore_best_weights`, the weights of the best epoch are put back at the end.
+    The improvement rule and the patience count are those of Keras `callbacks.EarlyStopping`;
+    unlike Keras, `restore_best_weights` defaults to True.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,

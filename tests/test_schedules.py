@@ -205,6 +205,55 @@ def test_inverse_time_matches_keras(staircase):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+
+class _Weights:
+    """Just enough of a model for an early-stopping callback: one weight, set to the epoch number."""
+
+    stop_training = False
+
+    def __init__(self) -> None:
+        self.w = np.zeros(1)
+        self.network = self  # minifw's callback saves model.network.state_dict()
+
+    def get_weights(self):
+        return [self.w.copy()]
+
+    def set_weights(self, weights) -> None:
+        self.w = weights[0].copy()
+
+    def state_dict(self):
+        return {"w": self.w.copy()}
+
+    def load_state_dict(self, state) -> None:
+        self.w = state["w"].copy()
+
+
+def _early_stop(callback, model, values, minifw: bool):
+    """Run the callback over the monitored values; (last epoch run, best epoch, weights kept at the end)."""
+    callback.on_train_begin(model) if minifw else (callback.set_model(model), callback.on_train_begin())
+    for epoch, value in enumerate(values):
+        model.w[...] = epoch
+        callback.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            break
+    callback.on_train_end()
+    return epoch, callback.best_epoch, float(model.w[0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(st.sampled_from([1.0, 0.9, 0.95, 0.85, 0.86, 0.5]), min_size=1, max_size=12),
+       patience=st.integers(0, 3), min_delta=st.sampled_from([0.0, 0.02, 0.2]))
+def test_early_stopping_stops_and_restores_as_keras(values, patience, min_delta):
+    """The same stopping epoch, best epoch and restored weights as Keras's EarlyStopping (mode "min")."""
+    keras = pytest.importorskip("keras")
+    from minifw.callbacks import EarlyStopping
+
+    ours = _early_stop(EarlyStopping("val_loss", patience, min_delta, mode="min", restore_best_weights=True),
+                       _Weights(), values, minifw=True)
+    theirs = _early_stop(keras.callbacks.EarlyStopping("val_loss", min_delta, patience, mode="min",
+                                                       restore_best_weights=True), _Weights(), values, minifw=False)
+    assert ours == theirs
+
 @given(T_0=st.integers(1, 10), T_mult=st.integers(1, 3), eta_min=st.floats(0, 0.05), t=st.integers(0, 500))
 @settings(max_examples=60, deadline=None)
 def test_warm_restarts_bounds_and_restarts(T_0, T_mult, eta_min, t):
