@@ -15,8 +15,10 @@ from minifw.gradcheck import check_module
 # name -> (minifw factory, torch factory or None, input shape)
 LAYERS = {
     "Linear": (lambda: mf.Linear(4, 3, seed=0), lambda m: _torch_linear(m), (5, 4)),
+    "Linear-no-bias": (lambda: mf.Linear(4, 3, bias=False, seed=0), lambda m: _torch_linear(m), (5, 4)),
     "ReLU": (mf.ReLU, lambda m: torch.nn.ReLU(), (5, 4)),
     "LeakyReLU": (lambda: mf.LeakyReLU(0.1), lambda m: torch.nn.LeakyReLU(0.1), (5, 4)),
+    "LeakyReLU-default": (mf.LeakyReLU, lambda m: torch.nn.LeakyReLU(), (5, 4)),  # the same default slope
     "Sigmoid": (mf.Sigmoid, lambda m: torch.nn.Sigmoid(), (5, 4)),
     "Tanh": (mf.Tanh, lambda m: torch.nn.Tanh(), (5, 4)),
     "Softmax": (mf.Softmax, lambda m: torch.nn.Softmax(dim=-1), (5, 4)),
@@ -35,10 +37,11 @@ def _batchnorm(n: int) -> mf.BatchNorm1d:
 
 
 def _torch_linear(m: mf.Linear) -> torch.nn.Linear:
-    t = torch.nn.Linear(m.in_features, m.out_features).double()
+    t = torch.nn.Linear(m.in_features, m.out_features, bias=m.b is not None).double()
     with torch.no_grad():
         t.weight.copy_(torch.from_numpy(m.W.data.T))
-        t.bias.copy_(torch.from_numpy(m.b.data))
+        if m.b is not None:
+            t.bias.copy_(torch.from_numpy(m.b.data))
     return t
 
 
@@ -526,8 +529,8 @@ LAYOUTS = {
 def test_layer_parity_with_pytorch_for_any_layout(name, layout):
     make, make_torch, shape = LAYERS[name]
     x = LAYOUTS[layout](np.random.default_rng(3).normal(size=shape))
-    if layout == "one-feature" and name in ("Linear", "BatchNorm1d"):
-        layer = {"Linear": lambda: mf.Linear(1, 3, seed=0), "BatchNorm1d": lambda: _batchnorm(1)}[name]()
+    if layout == "one-feature" and name.startswith(("Linear", "BatchNorm1d")):
+        layer = _batchnorm(1) if name == "BatchNorm1d" else mf.Linear(1, 3, bias=name == "Linear", seed=0)
     else:
         layer = make()
     layer = layer.astype(np.float64)
