@@ -40,7 +40,7 @@ def _check_grad(layer: Module, grad_out: np.ndarray, shape: tuple[int, ...]) -> 
         raise ValueError(f"{layer!r}.backward: expected grad_out of shape {shape} (the forward output), got {got}")
 
 
-def _check_number(caller: str, name: str, value: Any, low: float, high: float) -> float:
+def check_number(caller: str, name: str, value: Any, low: float, high: float) -> float:
     """`value` as a float in [low, high], or a clear error (booleans and text are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{caller}: {name} must be a number, got {value!r}")
@@ -131,7 +131,7 @@ class LeakyReLU(Module):
     """
 
     def __init__(self, negative_slope: float = 0.01):
-        self.negative_slope = _check_number("LeakyReLU", "negative_slope", negative_slope, -np.inf, np.inf)
+        self.negative_slope = check_number("LeakyReLU", "negative_slope", negative_slope, -np.inf, np.inf)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(self, x)
@@ -232,7 +232,7 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, seed: RNGLike = None):
-        self.p = _check_number("Dropout", "p", p, 0.0, 1.0)
+        self.p = check_number("Dropout", "p", p, 0.0, 1.0)
         self.rng = make_rng(seed)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -276,9 +276,9 @@ class BatchNorm1d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, dtype: type = np.float32):
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
             raise ValueError(f"BatchNorm1d: num_features must be a positive integer, got {num_features!r}")
-        eps = _check_number("BatchNorm1d", "eps", eps, 0.0, np.inf)
+        eps = check_number("BatchNorm1d", "eps", eps, 0.0, np.inf)
         if momentum is not None:
-            momentum = _check_number("BatchNorm1d", "momentum", momentum, 0.0, 1.0)
+            momentum = check_number("BatchNorm1d", "momentum", momentum, 0.0, 1.0)
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         if momentum is None:  # cumulative average: the batch count is state, saved with the statistics
             self._buffers = (*BatchNorm1d._buffers, "num_batches_tracked")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import as_float, log_softmax, sigmoid, softmax
+from .layers import as_float, check_number, log_softmax, sigmoid, softmax
 
 
 def check_inputs(name: str, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -128,9 +128,7 @@ class CrossEntropy(Loss):
     """
 
     def __init__(self, label_smoothing: float = 0.0):
-        if not 0 <= label_smoothing <= 1:
-            raise ValueError(f"CrossEntropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = check_number("CrossEntropy", "label_smoothing", label_smoothing, 0.0, 1.0)
 
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
         pred, target = check_inputs("CrossEntropy", pred, target)

@@ -386,3 +386,14 @@ def test_cross_entropy_with_probability_targets_matches_pytorch(n, c, smoothing,
     tol = 1e-5 if dtype == np.float32 else 1e-12
     assert value == pytest.approx(ref.item(), rel=tol, abs=tol)
     np.testing.assert_allclose(grad, pt.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("smoothing, error, message", [
+    (1.5, ValueError, r"CrossEntropy: label_smoothing must be in \[0.0, 1.0\], got 1.5"),
+    (-0.1, ValueError, r"CrossEntropy: label_smoothing must be in \[0.0, 1.0\], got -0.1"),
+    (True, TypeError, "CrossEntropy: label_smoothing must be a number, got True"),
+    ("0.1", TypeError, "CrossEntropy: label_smoothing must be a number, got '0.1'"),
+])
+def test_bad_label_smoothing_says_what_was_expected(smoothing, error, message):
+    with pytest.raises(error, match=message):
+        mf.CrossEntropy(label_smoothing=smoothing)
