@@ -248,7 +248,8 @@ class ReduceLROnPlateau:
     `threshold` (relative: best $\cdot (1 \mp \text{threshold})$, or absolute); after more than
     `patience` epochs without improvement the rate becomes $\max(\eta \cdot \text{factor}, \eta_{min})$
     (changes smaller than `eps` are skipped), and `cooldown` epochs pass before counting again.
-    `mode` is "min" (losses) or "max" (accuracies).
+    `mode` is "min" (losses) or "max" (accuracies). A NaN or infinite value is an error here (a
+    diverged run), where torch counts it as one more epoch without improvement.
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
