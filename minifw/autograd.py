@@ -248,9 +248,11 @@ class Tensor:
         return _node(np.log(a), (self,), "log", lambda g: (g / a,))
 
     def relu(self) -> Tensor:
-        r"""$\max(a, 0)$; $\partial/\partial a = [a > 0]$."""
+        r"""$\max(a, 0)$; $\partial/\partial a = [a > 0]$: exactly 0 where $a \le 0$, even for an infinite
+        $G$, and NaN passes through with its gradient, as torch."""
         a = self.data
-        return _node(np.maximum(a, 0), (self,), "relu", lambda g: (g * (a > 0),))
+        keep = ~(a <= 0)
+        return _node(np.where(keep, a, a.dtype.type(0)), (self,), "relu", lambda g: (np.where(keep, g, 0),))
 
     def sigmoid(self) -> Tensor:
         r"""$\sigma(a) = 1/(1 + e^{-a})$; $\partial/\partial a = \sigma(a)(1 - \sigma(a))$.

@@ -269,6 +269,17 @@ def test_power_zero_has_gradient_zero_even_at_zero_like_torch() -> None:
     np.testing.assert_array_equal(x.grad, np.ones(3))
 
 
+
+def test_relu_at_infinities_and_nan_matches_torch() -> None:
+    data = np.array([-np.inf, -1.0, -0.0, 0.0, 2.0, np.inf, np.nan])
+    grad = np.array([np.inf, -np.inf, np.inf, 1.0, 1.0, 1.0, 1.0])
+    x, xt = Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, yt = x.relu(), xt.relu()
+    y.backward(grad)
+    yt.backward(torch.tensor(grad))
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())
+
 def test_cross_entropy_checks_its_labels() -> None:
     logits = Tensor(np.zeros((2, 3)), requires_grad=True)
     with pytest.raises(ValueError, match=r"cross_entropy: class labels must be in \[0, 3\), got -1 at index 0"):
