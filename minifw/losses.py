@@ -123,8 +123,9 @@ class CrossEntropy(Loss):
     (as in `torch.nn.CrossEntropyLoss(label_smoothing=...)`). Gradient $(\mathrm{softmax}(z) - q) / N$.
     The target may also be class probabilities of shape (N, C), such as one-hot rows, as in torch
     (and Keras `CategoricalCrossentropy`); then $q = (1-\varepsilon)\,\mathrm{target} + \varepsilon / C$.
-    Masked logits ($-\infty$, probability 0) are allowed, with PyTorch's values: they add nothing
-    to the loss where $q = 0$ and make it infinite where $q > 0$.
+    Masked logits ($-\infty$, probability 0) are allowed, with PyTorch's values: with class labels they
+    add nothing to the loss where $q = 0$ and make it infinite where $q > 0$; with probability
+    targets, torch's product $0 \cdot (-\infty)$ makes the loss NaN, here too.
     """
 
     def __init__(self, label_smoothing: float = 0.0):

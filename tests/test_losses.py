@@ -397,3 +397,11 @@ def test_cross_entropy_with_probability_targets_matches_pytorch(n, c, smoothing,
 def test_bad_label_smoothing_says_what_was_expected(smoothing, error, message):
     with pytest.raises(error, match=message):
         mf.CrossEntropy(label_smoothing=smoothing)
+
+
+def test_masked_logit_with_probability_targets_is_nan_as_in_pytorch():
+    """Documented: torch sums q * log_softmax, and 0 * -inf is NaN; with class labels the same row is finite."""
+    z, probs = np.array([[-np.inf, 0.0, 1.0]]), np.array([[0.0, 0.5, 0.5]])
+    ref = F.cross_entropy(torch.tensor(z), torch.tensor(probs)).item()
+    assert np.isnan(ref) and np.isnan(mf.CrossEntropy()(z, probs)[0])
+    assert np.isfinite(mf.CrossEntropy()(z, np.array([2]))[0])
