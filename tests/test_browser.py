@@ -248,6 +248,53 @@ def test_student_lab_opens_setup_check_clean_and_runs_it(student_lab: Lab, page)
     page.screenshot(path=SCREENSHOTS / "02-setup-check-run.png")
 
 
+def _menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}")).click()
+
+
+def test_student_edit_survives_reload_and_save_as_my_work(student_lab: Lab, page) -> None:
+    """A student's edit is saved into the notebook and its paired source, is still there after a
+    reload (no pairing overwrites it, no "file changed" dialog), and README's advice to keep one's
+    work in `my-work/` (a folder that a fresh clone lacks) works from JupyterLab's Save As."""
+    notebook = student_lab.workdir / SETUP_CHECK
+    source = student_lab.workdir / "sources" / SETUP_CHECK.replace(".ipynb", ".py")
+    page.goto(student_lab.url)
+    panel = _open_notebook(page, "00-setup-check.ipynb")
+    code = panel.locator(".jp-CodeCell .cm-content").first
+    code.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# a student's note")
+    page.keyboard.press("Escape")
+    saved_before = notebook.stat().st_mtime_ns
+    page.keyboard.press("Control+s")
+    assert "# a student's note" in _saved(notebook, source, after=saved_before).decode()
+    assert "# a student's note" in source.read_text(), "saving a lesson should write its paired source too"
+
+    page.reload()
+    panel = _open_notebook(page, "00-setup-check.ipynb")
+    assert "# a student's note" in panel.locator(".jp-CodeCell .cm-content").first.text_content(), \
+        "the edit was lost when the notebook was opened again"
+    assert not page.locator(".jp-Dialog").count(), page.locator(".jp-Dialog").all_inner_texts()
+    assert not _is_dirty(page)
+
+    _menu(page, "File", "Save Notebook As")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill("my-work/00-setup-check.ipynb")
+    dialog.get_by_role("button", name="Save").click()
+    copy = student_lab.workdir / "my-work" / "00-setup-check.ipynb"
+    deadline = time.monotonic() + 30
+    while not copy.exists() and time.monotonic() < deadline and not page.locator(".jp-Dialog").count():
+        time.sleep(0.2)
+    assert not page.locator(".jp-Dialog").count(), \
+        "Save As my-work/ failed: " + " ".join(page.locator(".jp-Dialog").all_inner_texts())
+    assert copy.exists() and "# a student's note" in _saved(copy, after=0).decode()
+    _open_notebook(page, "00-setup-check.ipynb")  # the copy, now in the same tab, with its kernel
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current").first
+    assert "my-work/00-setup-check.ipynb" in tab.get_attribute("title"), tab.get_attribute("title")
+    page.screenshot(path=SCREENSHOTS / "05-setup-check-saved-as-my-work.png")
+
+
 def test_student_lab_validate_reports_unfinished_lab(student_lab: Lab, page) -> None:
     page.goto(f"{student_lab.base_url}/lab/tree/{LAB}?{student_lab.url.split('?', 1)[1]}")
     panel = _open_notebook(page, Path(LAB).name)
