@@ -289,9 +289,8 @@ def test_student_edit_survives_reload_and_save_as_my_work(student_lab: Lab, page
     assert not page.locator(".jp-Dialog").count(), \
         "Save As my-work/ failed: " + " ".join(page.locator(".jp-Dialog").all_inner_texts())
     assert copy.exists() and "# a student's note" in _saved(copy, after=0).decode()
-    _open_notebook(page, "00-setup-check.ipynb")  # the copy, now in the same tab, with its kernel
-    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current").first
-    assert "my-work/00-setup-check.ipynb" in tab.get_attribute("title"), tab.get_attribute("title")
+    # The tab now holds the copy (its title gives the path).
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current[title*='my-work/00-setup-check.ipynb']").wait_for()
     page.screenshot(path=SCREENSHOTS / "05-setup-check-saved-as-my-work.png")
 
 
