@@ -215,6 +215,10 @@ def test_student_lab_opens_setup_check_clean_and_runs_it(student_lab: Lab, page)
     assert panel.get_by_role("button", name="Validate").is_visible()
     # Long code lines wrap (jupyter/course) instead of running off the window.
     assert panel.locator(".jp-CodeCell .cm-content.cm-lineWrapping").count() > 0, "code cells do not wrap lines"
+    # Review answers render their markdown: text on the <details> line itself is raw HTML, and its
+    # `code` would show with its backticks.
+    answers = _texts(panel.locator(".jp-MarkdownCell details"))
+    assert len(answers) >= 3 and not [a for a in answers if "`" in a], f"answers shown as raw text: {answers}"
 
     # Opening does not change the notebook: JupyterLab rewrites the kernelspec and language_info
     # when the kernel starts; give it time to do so, then check that nothing changed.
