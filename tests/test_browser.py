@@ -215,6 +215,10 @@ def test_student_lab_opens_setup_check_clean_and_runs_it(student_lab: Lab, page)
     assert panel.get_by_role("button", name="Validate").is_visible()
     # Long code lines wrap (jupyter/course) instead of running off the window.
     assert panel.locator(".jp-CodeCell .cm-content.cm-lineWrapping").count() > 0, "code cells do not wrap lines"
+    # Review answers render their markdown: text on the <details> line itself is raw HTML, and its
+    # `code` would show with its backticks.
+    answers = _texts(panel.locator(".jp-MarkdownCell details"))
+    assert len(answers) >= 3 and not [a for a in answers if "`" in a], f"answers shown as raw text: {answers}"
 
     # Opening does not change the notebook: JupyterLab rewrites the kernelspec and language_info
     # when the kernel starts; give it time to do so, then check that nothing changed.
@@ -246,6 +250,52 @@ def test_student_lab_opens_setup_check_clean_and_runs_it(student_lab: Lab, page)
         assert broken not in outputs, f"the widgets do not render: {broken!r} in the outputs"
     bar.first.scroll_into_view_if_needed()
     page.screenshot(path=SCREENSHOTS / "02-setup-check-run.png")
+
+
+def _menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}")).click()
+
+
+def test_student_edit_survives_reload_and_save_as_my_work(student_lab: Lab, page) -> None:
+    """A student's edit is saved into the notebook and its paired source, is still there after a
+    reload (no pairing overwrites it, no "file changed" dialog), and README's advice to keep one's
+    work in `my-work/` (a folder that a fresh clone lacks) works from JupyterLab's Save As."""
+    notebook = student_lab.workdir / SETUP_CHECK
+    source = student_lab.workdir / "sources" / SETUP_CHECK.replace(".ipynb", ".py")
+    page.goto(student_lab.url)
+    panel = _open_notebook(page, "00-setup-check.ipynb")
+    code = panel.locator(".jp-CodeCell .cm-content").first
+    code.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# a student's note")
+    page.keyboard.press("Escape")
+    saved_before = notebook.stat().st_mtime_ns
+    page.keyboard.press("Control+s")
+    assert "# a student's note" in _saved(notebook, source, after=saved_before).decode()
+    assert "# a student's note" in source.read_text(), "saving a lesson should write its paired source too"
+
+    page.reload()
+    panel = _open_notebook(page, "00-setup-check.ipynb")
+    assert "# a student's note" in panel.locator(".jp-CodeCell .cm-content").first.text_content(), \
+        "the edit was lost when the notebook was opened again"
+    assert not page.locator(".jp-Dialog").count(), page.locator(".jp-Dialog").all_inner_texts()
+    assert not _is_dirty(page)
+
+    _menu(page, "File", "Save Notebook As")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill("my-work/00-setup-check.ipynb")
+    dialog.get_by_role("button", name="Save").click()
+    copy = student_lab.workdir / "my-work" / "00-setup-check.ipynb"
+    deadline = time.monotonic() + 30
+    while not copy.exists() and time.monotonic() < deadline and not page.locator(".jp-Dialog").count():
+        time.sleep(0.2)
+    assert not page.locator(".jp-Dialog").count(), \
+        "Save As my-work/ failed: " + " ".join(page.locator(".jp-Dialog").all_inner_texts())
+    assert copy.exists() and "# a student's note" in _saved(copy, after=0).decode()
+    # The tab now holds the copy (its title gives the path).
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current[title*='my-work/00-setup-check.ipynb']").wait_for()
+    page.screenshot(path=SCREENSHOTS / "05-setup-check-saved-as-my-work.png")
 
 
 def test_student_lab_validate_reports_unfinished_lab(student_lab: Lab, page) -> None:

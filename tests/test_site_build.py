@@ -259,3 +259,56 @@ def test_in_browser_plots_math_and_tabs(browser, site_url):
     assert page.locator('input:checked + label[data-sync-id="tensorflow"]').count() >= 1, \
         "the framework chosen on one page should be selected on the next"
     assert not errors, f"JavaScript errors: {errors}"
+
+
+def _console_errors(page) -> list[str]:
+    """Errors a reader would see in the browser's console: script errors, console.error, and
+    resources that failed to load (a 404 for /favicon.ico counts)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("response", lambda response: errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
+    return errors
+
+
+def test_in_browser_first_visit_dark_mode_and_phone(browser, site_url):
+    """A first visit (nothing stored yet) logs no console error and shows one search box; the
+    theme switch turns the pages dark and the choice carries over; on a phone the page does not
+    scroll sideways and the menu button opens the course's navigation."""
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    lesson = f"{site_url}/lessons/01-numpy/03-building-minifw.html"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _console_errors(page)
+    page.goto(f"{site_url}/index.html", wait_until="networkidle")
+    searches = page.locator(".search-button-field:visible")
+    assert searches.count() == 1, f"expected one search box, found {searches.count()} (a second one in a top bar?)"
+
+    for _ in range(3):  # the switch cycles auto, dark and light, in an order that depends on the system's
+        if page.evaluate("document.documentElement.dataset.theme") == "dark":
+            break
+        page.locator(".theme-switch-button:visible").first.click()
+    page.goto(lesson, wait_until="networkidle")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark", "the dark mode should carry over"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert sum(map(int, re.findall(r"\d+", background)[:3])) < 3 * 80, f"dark mode, but the page is {background}"
+    page.screenshot(path=str(shots / "lesson-dark.png"))
+    assert not errors, f"console errors: {errors}"
+    context.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    errors = _console_errors(page)
+    page.goto(lesson, wait_until="networkidle")
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page scrolls sideways on a phone: {width[0]} px wide in a {width[1]} px window"
+    page.locator(".primary-toggle:visible").first.click()
+    nav = page.locator("#pst-primary-sidebar-modal a[href*='02-backprop-by-hand']")
+    nav.wait_for(state="visible", timeout=10_000)
+    page.screenshot(path=str(shots / "phone-navigation.png"))
+    nav.click()
+    page.wait_for_url("**/02-backprop-by-hand.html")
+    assert not errors, f"console errors: {errors}"
+    phone.close()

@@ -95,13 +95,25 @@ assert history["accuracy"][-1] > 0.95, f"expected a training accuracy above 0.95
 # %% [markdown]
 # ## Review questions
 # 1. Which device does PyTorch use on your machine, and how did the notebook choose it?
-#    <details><summary>Answer</summary>The one printed under "Devices": `cuda` when
-#    `torch.cuda.is_available()`, else `mps` on Apple silicon, else `cpu`.</details>
+#    <details><summary>Answer</summary>
+#
+#    The one printed under "Devices": `cuda` when
+#    `torch.cuda.is_available()`, else `mps` on Apple silicon, else `cpu`.
+#
+#    </details>
 # 2. What draws minifw's progress bar in JupyterLab, and what do you get when `ipywidgets` is missing?
-#    <details><summary>Answer</summary>`tqdm.auto` creates an `ipywidgets` progress bar in the
+#    <details><summary>Answer</summary>
+#
+#    `tqdm.auto` creates an `ipywidgets` progress bar in the
 #    kernel and JupyterLab's widget extension draws it. Without `ipywidgets`, tqdm warns
-#    "IProgress not found" and prints a text bar instead.</details>
+#    "IProgress not found" and prints a text bar instead.
+#
+#    </details>
 # 3. Why can the network not separate the moons without the `ReLU()`?
-#    <details><summary>Answer</summary>Two `Linear` layers with nothing between them are one linear
+#    <details><summary>Answer</summary>
+#
+#    Two `Linear` layers with nothing between them are one linear
 #    map, so the decision boundary is a straight line, and no straight line separates the two
-#    interleaved moons.</details>
+#    interleaved moons.
+#
+#    </details>

@@ -405,16 +405,36 @@ plt.show()
 # ## Review questions
 #
 # 1. What are the rank, shape and dtype of a batch of 16 colour images of 400 × 400 pixels, as matplotlib and TensorFlow store them?
-#    <details><summary>Answer</summary>Rank 4, shape `(16, 400, 400, 3)` (batch, height, width, channels), dtype `uint8` as loaded (usually converted to `float32` for a network). PyTorch puts the channels first: `(16, 3, 400, 400)`.</details>
+#    <details><summary>Answer</summary>
+#
+#    Rank 4, shape `(16, 400, 400, 3)` (batch, height, width, channels), dtype `uint8` as loaded (usually converted to `float32` for a network). PyTorch puts the channels first: `(16, 3, 400, 400)`.
+#
+#    </details>
 #
 # 2. What shape does `np.ones((5,)) + np.ones((5, 1))` have, and why is it often a bug?
-#    <details><summary>Answer</summary>`(5, 5)`: lined up from the right, `(5,)` becomes `(1, 5)` and both axes of length 1 are stretched. You usually meant an element-wise sum of two vectors of 5, which needs equal shapes.</details>
+#    <details><summary>Answer</summary>
+#
+#    `(5, 5)`: lined up from the right, `(5,)` becomes `(1, 5)` and both axes of length 1 are stretched. You usually meant an element-wise sum of two vectors of 5, which needs equal shapes.
+#
+#    </details>
 #
 # 3. Why is a dense layer on a batch one matrix product, `X @ W + b`, and not a loop over the samples?
-#    <details><summary>Answer</summary>Row $n$ of $XW$ is $x_n W$, the layer applied to sample $n$; the product computes all rows at once (and much faster), and the bias of shape `(k,)` broadcasts over the rows.</details>
+#    <details><summary>Answer</summary>
+#
+#    Row $n$ of $XW$ is $x_n W$, the layer applied to sample $n$; the product computes all rows at once (and much faster), and the bias of shape `(k,)` broadcasts over the rows.
+#
+#    </details>
 #
 # 4. Why is the decision boundary of a single sigmoid neuron a straight line?
-#    <details><summary>Answer</summary>$\hat y > 0.5$ exactly when $z = x^\top w + b > 0$, and $x^\top w + b = 0$ is a line in the plane (a hyperplane in more dimensions).</details>
+#    <details><summary>Answer</summary>
+#
+#    $\hat y > 0.5$ exactly when $z = x^\top w + b > 0$, and $x^\top w + b = 0$ is a line in the plane (a hyperplane in more dimensions).
+#
+#    </details>
 #
 # 5. How many parameters does a dense layer with 64 inputs and 10 outputs have?
-#    <details><summary>Answer</summary>$64 \cdot 10$ weights plus 10 biases: 650.</details>
+#    <details><summary>Answer</summary>
+#
+#    $64 \cdot 10$ weights plus 10 biases: 650.
+#
+#    </details>

@@ -434,16 +434,36 @@ plt.show()
 # ## Review questions
 #
 # 1. What are the four parts of one mini-batch SGD step?
-#    <details><summary>Answer</summary>Forward (predictions), loss (the batch cost), backward (its gradient with respect to every parameter), update (each parameter moves by $-\eta$ times its gradient).</details>
+#    <details><summary>Answer</summary>
+#
+#    Forward (predictions), loss (the batch cost), backward (its gradient with respect to every parameter), update (each parameter moves by $-\eta$ times its gradient).
+#
+#    </details>
 #
 # 2. Why does the factor $\hat y(1 - \hat y)$ disappear from the gradient of sigmoid with binary cross-entropy?
-#    <details><summary>Answer</summary>$\partial L / \partial \hat y = (\hat y - y) / (\hat y(1 - \hat y))$ and $\partial \hat y / \partial z = \hat y(1 - \hat y)$; their product is $\hat y - y$. The gradient stays large when the neuron is confidently wrong.</details>
+#    <details><summary>Answer</summary>
+#
+#    $\partial L / \partial \hat y = (\hat y - y) / (\hat y(1 - \hat y))$ and $\partial \hat y / \partial z = \hat y(1 - \hat y)$; their product is $\hat y - y$. The gradient stays large when the neuron is confidently wrong.
+#
+#    </details>
 #
 # 3. Why is the gradient of a batch a mean of per-sample gradients, and how is it written as one matrix product?
-#    <details><summary>Answer</summary>The cost is a mean of losses and the derivative of a sum is the sum of the derivatives. For a linear layer, $\nabla_W J = X^\top \delta$, where row $n$ of $\delta$ is sample $n$'s error signal (divided by $B$).</details>
+#    <details><summary>Answer</summary>
+#
+#    The cost is a mean of losses and the derivative of a sum is the sum of the derivatives. For a linear layer, $\nabla_W J = X^\top \delta$, where row $n$ of $\delta$ is sample $n$'s error signal (divided by $B$).
+#
+#    </details>
 #
 # 4. How do you check a hand-written gradient, and why in `float64`?
-#    <details><summary>Answer</summary>Compare it with central differences $(J(\theta + \varepsilon) - J(\theta - \varepsilon)) / 2\varepsilon$ for every entry, using the relative error. In `float32` (about 7 digits) the difference of two nearly equal costs loses most digits, so even correct gradients fail the test.</details>
+#    <details><summary>Answer</summary>
+#
+#    Compare it with central differences $(J(\theta + \varepsilon) - J(\theta - \varepsilon)) / 2\varepsilon$ for every entry, using the relative error. In `float32` (about 7 digits) the difference of two nearly equal costs loses most digits, so even correct gradients fail the test.
+#
+#    </details>
 #
 # 5. Forgetting $\tanh'$ in the hidden layer: which gradients go wrong, and why not the others?
-#    <details><summary>Answer</summary>Those of the first layer ($W_1$, $b_1$): the missing factor sits on the path into the hidden layer. The second layer's gradients only use $A$ and $\delta_2$, which are right.</details>
+#    <details><summary>Answer</summary>
+#
+#    Those of the first layer ($W_1$, $b_1$): the missing factor sits on the path into the hidden layer. The second layer's gradients only use $A$ and $\delta_2$, which are right.
+#
+#    </details>

@@ -542,24 +542,44 @@ assert ms_minifw < 10 * ms_torch, "expected minifw within 10x of PyTorch on one 
 # ## Review questions
 #
 # 1. Why does `backward` *add* parameter gradients into `.grad` instead of overwriting them?
-#    <details><summary>Answer</summary>A parameter used more than once (a layer used twice,
+#    <details><summary>Answer</summary>
+#
+#    A parameter used more than once (a layer used twice,
 #    weight tying) must collect the contribution of every use. The price is that each training
-#    step must start with <code>zero_grad()</code>.</details>
+#    step must start with <code>zero_grad()</code>.
+#
+#    </details>
 # 2. What does `Linear.backward` return for $\partial J/\partial x$, and when does it return
-#    `None`?<details><summary>Answer</summary>$G W^\top$. It returns <code>None</code> when it
-#    was told with <code>set_input_grad(False)</code> that nothing upstream needs it: it is the
-#    first layer and its input is the data, which <code>Model</code> tells the network once.
+#    `None`?
+#    <details><summary>Answer</summary>
+#
+#    $G W^\top$. It returns `None` when it
+#    was told with `set_input_grad(False)` that nothing upstream needs it: it is the
+#    first layer and its input is the data, which `Model` tells the network once.
+#
 #    </details>
 # 3. Which parts of a training step does `Model.training_step` do, and which does `fit` do?
-#    <details><summary>Answer</summary><code>training_step</code> does the forward pass and the
+#    <details><summary>Answer</summary>
+#
+#    <code>training_step</code> does the forward pass and the
 #    loss (returning the loss and its gradient with respect to the output) and logs metrics;
 #    <code>fit</code> does <code>zero_grad</code>, <code>backward</code>, the penalty and
-#    <code>optimizer.step()</code>, as Lightning's Trainer does.</details>
+#    <code>optimizer.step()</code>, as Lightning's Trainer does.
+#
+#    </details>
 # 4. Why do we check gradients in float64 rather than float32?
-#    <details><summary>Answer</summary>A central difference divides a difference of two nearly
+#    <details><summary>Answer</summary>
+#
+#    A central difference divides a difference of two nearly
 #    equal losses by $2h$; in float32 (about 7 digits) that difference is mostly rounding error
-#    for $h = 10^{-6}$, so the check would fail for a correct backward pass.</details>
+#    for $h = 10^{-6}$, so the check would fail for a correct backward pass.
+#
+#    </details>
 # 5. Why does subtracting $\max_j z_j$ in softmax not change the result?
-#    <details><summary>Answer</summary>The factor $e^{-\max_j z_j}$ appears in the numerator
+#    <details><summary>Answer</summary>
+#
+#    The factor $e^{-\max_j z_j}$ appears in the numerator
 #    and in every term of the denominator, so it cancels; it only keeps every exponent
-#    $\le 0$, so nothing overflows.</details>
+#    $\le 0$, so nothing overflows.
+#
+#    </details>

@@ -425,16 +425,36 @@ assert np.allclose(sawtooth[:: len(grid) // 2**k], np.arange(2**k + 1) % 2)  # 0
 # ## Review questions
 #
 # 1. How do two sigmoid units make a pulse of height $h$ on $[a, b]$?
-#    <details><summary>Answer</summary>Both get a large input weight $w$, biases $-wa$ and $-wb$ (steps up at $a$ and at $b$); the output weights $+h$ and $-h$ subtract the second step from the first.</details>
+#    <details><summary>Answer</summary>
+#
+#    Both get a large input weight $w$, biases $-wa$ and $-wb$ (steps up at $a$ and at $b$); the output weights $+h$ and $-h$ subtract the second step from the first.
+#
+#    </details>
 #
 # 2. How does the largest error of the sum-of-pulses network depend on the number of pulses $n$, and why?
-#    <details><summary>Answer</summary>It falls roughly like $1/n$: each pulse is flat at $f$ of its interval's centre, and no point is farther than $1/(2n)$ from that centre, so the error is about $\max|f'| / (2n)$, plus a little from the smooth steps.</details>
+#    <details><summary>Answer</summary>
+#
+#    It falls roughly like $1/n$: each pulse is flat at $f$ of its interval's centre, and no point is farther than $1/(2n)$ from that centre, so the error is about $\max|f'| / (2n)$, plus a little from the smooth steps.
+#
+#    </details>
 #
 # 3. What does the universal approximation theorem promise, and what does it not?
-#    <details><summary>Answer</summary>That one hidden layer with enough units can approximate any continuous function on a closed bounded region to any accuracy. Not how many units (possibly very many), not that training finds the weights, and nothing about generalization or about inputs outside the region.</details>
+#    <details><summary>Answer</summary>
+#
+#    That one hidden layer with enough units can approximate any continuous function on a closed bounded region to any accuracy. Not how many units (possibly very many), not that training finds the weights, and nothing about generalization or about inputs outside the region.
+#
+#    </details>
 #
 # 4. What does the hand-built network predict far outside $[0, 1]$, and what is the lesson?
-#    <details><summary>Answer</summary>0: every pulse has ended. A network is reliable only on the region it was built or trained for; outside it, its output says nothing about $f$.</details>
+#    <details><summary>Answer</summary>
+#
+#    0: every pulse has ended. A network is reliable only on the region it was built or trained for; outside it, its output says nothing about $f$.
+#
+#    </details>
 #
 # 5. How can depth save units? Give the example of the notebook.
-#    <details><summary>Answer</summary>One hidden ReLU layer with $m$ units draws at most $m + 1$ linear pieces. Stacking the 2-unit tent $k$ times draws a sawtooth of $2^k$ pieces with $2k$ units; one hidden layer needs at least $2^k - 1$ units for it.</details>
+#    <details><summary>Answer</summary>
+#
+#    One hidden ReLU layer with $m$ units draws at most $m + 1$ linear pieces. Stacking the 2-unit tent $k$ times draws a sawtooth of $2^k$ pieces with $2k$ units; one hidden layer needs at least $2^k - 1$ units for it.
+#
+#    </details>

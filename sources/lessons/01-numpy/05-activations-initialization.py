@@ -599,16 +599,36 @@ assert smooth["confidence when wrong (test)"] < plain["confidence when wrong (te
 # ## Review questions
 #
 # 1. Why do gradients vanish in a deep sigmoid network?
-#    <details><summary>Answer</summary>The gradient reaching a layer is a product of one factor $\mathrm{diag}(\sigma'(z_k)) W_k^\top$ per layer above it, and $\sigma' \le 1/4$: ten activation factors give at most $4^{-10} \approx 10^{-6}$, unless large weights make up for it.</details>
+#    <details><summary>Answer</summary>
+#
+#    The gradient reaching a layer is a product of one factor $\mathrm{diag}(\sigma'(z_k)) W_k^\top$ per layer above it, and $\sigma' \le 1/4$: ten activation factors give at most $4^{-10} \approx 10^{-6}$, unless large weights make up for it.
+#
+#    </details>
 #
 # 2. What is a dead ReLU unit, and how does one arise?
-#    <details><summary>Answer</summary>A unit whose pre-activation is $\le 0$ for every training example: it outputs 0, gets zero gradient and never recovers. A too-large update (a big learning rate) can push its bias far negative.</details>
+#    <details><summary>Answer</summary>
+#
+#    A unit whose pre-activation is $\le 0$ for every training example: it outputs 0, gets zero gradient and never recovers. A too-large update (a big learning rate) can push its bias far negative.
+#
+#    </details>
 #
 # 3. What goes wrong if all weights start at zero?
-#    <details><summary>Answer</summary>All hidden units compute the same thing and get the same gradient, so they stay identical forever: 16 units behave like one (with tanh and all-zero weights, $h = \tanh(0) = 0$ and no weight gets any gradient at all).</details>
+#    <details><summary>Answer</summary>
+#
+#    All hidden units compute the same thing and get the same gradient, so they stay identical forever: 16 units behave like one (with tanh and all-zero weights, $h = \tanh(0) = 0$ and no weight gets any gradient at all).
+#
+#    </details>
 #
 # 4. Which initialization goes with tanh and which with ReLU, and why do they differ?
-#    <details><summary>Answer</summary>Glorot/Xavier, $\mathrm{Var}(W) = 2/(n_{in} + n_{out})$, for tanh and sigmoid; He/Kaiming, $\mathrm{Var}(W) = 2/n_{in}$, for ReLU, which zeroes half its inputs and so needs twice the variance to keep the signal's size.</details>
+#    <details><summary>Answer</summary>
+#
+#    Glorot/Xavier, $\mathrm{Var}(W) = 2/(n_{in} + n_{out})$, for tanh and sigmoid; He/Kaiming, $\mathrm{Var}(W) = 2/n_{in}$, for ReLU, which zeroes half its inputs and so needs twice the variance to keep the signal's size.
+#
+#    </details>
 #
 # 5. What does label smoothing change, and what can you no longer compare?
-#    <details><summary>Answer</summary>The target becomes $1 - \varepsilon + \varepsilon/C$ for the true class and $\varepsilon/C$ for the others: the network stays less confident, with smaller logits. The training loss can no longer fall below the entropy $H(q)$, so compare accuracies, not losses, across settings.</details>
+#    <details><summary>Answer</summary>
+#
+#    The target becomes $1 - \varepsilon + \varepsilon/C$ for the true class and $\varepsilon/C$ for the others: the network stays less confident, with smaller logits. The training loss can no longer fall below the entropy $H(q)$, so compare accuracies, not losses, across settings.
+#
+#    </details>

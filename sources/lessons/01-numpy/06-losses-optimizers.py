@@ -770,19 +770,43 @@ assert abs(val_large / val_small - 1) < 0.2, f"expected validation losses within
 # ## Review questions
 #
 # 1. Which constant prediction minimizes the MSE, and which the MAE? What does that say about outliers?
-#    <details><summary>Answer</summary>The mean for the MSE, the median for the MAE. One outlier drags the mean (and an MSE fit) far away, while the median (and an MAE fit) stays put.</details>
+#    <details><summary>Answer</summary>
+#
+#    The mean for the MSE, the median for the MAE. One outlier drags the mean (and an MSE fit) far away, while the median (and an MAE fit) stays put.
+#
+#    </details>
 #
 # 2. Why must a scaler be fitted on the training data only?
-#    <details><summary>Answer</summary>It is part of the model: its statistics must come from training data and be applied unchanged to everything else. Fitting it on new data maps the same raw value to different inputs, and fitting it on data that includes the test set lets the test set shape the training.</details>
+#    <details><summary>Answer</summary>
+#
+#    It is part of the model: its statistics must come from training data and be applied unchanged to everything else. Fitting it on new data maps the same raw value to different inputs, and fitting it on data that includes the test set lets the test set shape the training.
+#
+#    </details>
 #
 # 3. When is a binary classifier with a 2-output softmax the same as one with a single sigmoid output, and when is the softmax wrong?
-#    <details><summary>Answer</summary>Always the same: $\mathrm{softmax}(z_0, z_1)_1 = \sigma(z_1 - z_0)$, same loss, same decision. The softmax is wrong for multi-label problems, where several classes can be true at once: use one sigmoid and binary cross-entropy per label.</details>
+#    <details><summary>Answer</summary>
+#
+#    Always the same: $\mathrm{softmax}(z_0, z_1)_1 = \sigma(z_1 - z_0)$, same loss, same decision. The softmax is wrong for multi-label problems, where several classes can be true at once: use one sigmoid and binary cross-entropy per label.
+#
+#    </details>
 #
 # 4. Why is RMSprop's first step ten times its learning rate, while Adam's first step is exactly $\eta$?
-#    <details><summary>Answer</summary>RMSprop starts from $v_0 = 0$ without bias correction, so $v_1 = (1 - \alpha) g_1^2$ and the step is $\eta / \sqrt{1 - \alpha} = 10\eta$ for $\alpha = 0.99$. Adam divides $m_t$ and $v_t$ by $1 - \beta^t$, so $\hat m_1 = g_1$, $\hat v_1 = g_1^2$, and the step is $\eta$ in each coordinate.</details>
+#    <details><summary>Answer</summary>
+#
+#    RMSprop starts from $v_0 = 0$ without bias correction, so $v_1 = (1 - \alpha) g_1^2$ and the step is $\eta / \sqrt{1 - \alpha} = 10\eta$ for $\alpha = 0.99$. Adam divides $m_t$ and $v_t$ by $1 - \beta^t$, so $\hat m_1 = g_1$, $\hat v_1 = g_1^2$, and the step is $\eta$ in each coordinate.
+#
+#    </details>
 #
 # 5. How do batch size and learning rate interact?
-#    <details><summary>Answer</summary>A larger batch makes fewer, less noisy updates per epoch: it needs and tolerates a larger rate (here $\eta = 1$ trains a batch of 256 but blows up a batch of 16). Per update, the batch size matters little; per epoch, small batches win.</details>
+#    <details><summary>Answer</summary>
+#
+#    A larger batch makes fewer, less noisy updates per epoch: it needs and tolerates a larger rate (here $\eta = 1$ trains a batch of 256 but blows up a batch of 16). Per update, the batch size matters little; per epoch, small batches win.
+#
+#    </details>
 #
 # 6. What is the learning-rate limit on a quadratic, and how do you find a good rate in practice?
-#    <details><summary>Answer</summary>SGD converges only if $\eta < 2/\lambda_{max}$, the largest curvature. In practice, sweep powers of ten for a few epochs, take the best, then refine or add a schedule.</details>
+#    <details><summary>Answer</summary>
+#
+#    SGD converges only if $\eta < 2/\lambda_{max}$, the largest curvature. In practice, sweep powers of ten for a few epochs, take the best, then refine or add a schedule.
+#
+#    </details>

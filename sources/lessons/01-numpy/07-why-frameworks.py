@@ -474,18 +474,34 @@ assert not np.allclose(traced_halving(v=np.array([0.3, 0.4])), [0.3, 0.4])    # 
 # ## Review questions
 #
 # 1. Why is a gradient check mandatory for every hand-written `backward`?
-#    <details><summary>Answer</summary>A wrong gradient does not crash: the network just trains
+#    <details><summary>Answer</summary>
+#
+#    A wrong gradient does not crash: the network just trains
 #    worse. Only a comparison with central differences (in float64) shows the slip, as it did for
-#    SiLU without the first term of the product rule.</details>
+#    SiLU without the first term of the product rule.
+#
+#    </details>
 # 2. Why does reverse mode suit neural networks better than forward mode or finite differences?
-#    <details><summary>Answer</summary>There is one scalar loss and many parameters: one backward
+#    <details><summary>Answer</summary>
+#
+#    There is one scalar loss and many parameters: one backward
 #    pass gives the derivative with respect to all of them, while the others need passes per
-#    parameter (two forward passes each for a central difference).</details>
+#    parameter (two forward passes each for a central difference).
+#
+#    </details>
 # 3. Why must a node's gradients from several uses be summed?
-#    <details><summary>Answer</summary>By the multivariable chain rule, a value that feeds several
+#    <details><summary>Answer</summary>
+#
+#    By the multivariable chain rule, a value that feeds several
 #    operations affects the loss through each of them; the total derivative is the sum of the
-#    paths. Broadcasting a bias over a batch is the same thing, hence its sum over the batch.</details>
+#    paths. Broadcasting a bias over a batch is the same thing, hence its sum over the batch.
+#
+#    </details>
 # 4. What goes wrong when a tracer records Python control flow that depends on tensor values?
-#    <details><summary>Answer</summary>The trace keeps only the branch taken for the example input,
+#    <details><summary>Answer</summary>
+#
+#    The trace keeps only the branch taken for the example input,
 #    so the compiled graph gives wrong results for inputs that should have taken another path.
+#
+#
 #    </details>

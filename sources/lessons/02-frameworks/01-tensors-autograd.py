@@ -1028,34 +1028,74 @@ assert "MatMul" in ops and "AddV2" in ops
 # ## Review questions
 #
 # 1. What is the difference between TensorFlow and PyTorch?
-#    <details><summary>Answer</summary>Both store data in tensors that can live on a GPU and compute gradients automatically. PyTorch records a graph as the code runs and `loss.backward()` fills `.grad` of tensors with `requires_grad`; TensorFlow records on a `tf.GradientTape` and `tape.gradient` returns the gradients. PyTorch images are channels first, TensorFlow's channels last; for speed, PyTorch captures graphs with `torch.compile`, TensorFlow with `@tf.function`.</details>
+#    <details><summary>Answer</summary>
+#
+#    Both store data in tensors that can live on a GPU and compute gradients automatically. PyTorch records a graph as the code runs and `loss.backward()` fills `.grad` of tensors with `requires_grad`; TensorFlow records on a `tf.GradientTape` and `tape.gradient` returns the gradients. PyTorch images are channels first, TensorFlow's channels last; for speed, PyTorch captures graphs with `torch.compile`, TensorFlow with `@tf.function`.
+#
+#    </details>
 #
 # 2. Why does every training loop call `optimizer.zero_grad()`?
-#    <details><summary>Answer</summary>`backward()` adds into `.grad` instead of overwriting it (what a tensor used twice needs), so the previous batch's gradients would otherwise be added to the new ones.</details>
+#    <details><summary>Answer</summary>
+#
+#    `backward()` adds into `.grad` instead of overwriting it (what a tensor used twice needs), so the previous batch's gradients would otherwise be added to the new ones.
+#
+#    </details>
 #
 # 3. Why does `F.cross_entropy` take logits, not probabilities?
-#    <details><summary>Answer</summary>It is `nll_loss` after `log_softmax`, fused: the log-softmax never forms a probability that underflows to 0, so a confident mistake costs its true loss (1000 for logits (1000, 0)) where `-log(softmax)` gives infinity.</details>
+#    <details><summary>Answer</summary>
+#
+#    It is `nll_loss` after `log_softmax`, fused: the log-softmax never forms a probability that underflows to 0, so a confident mistake costs its true loss (1000 for logits (1000, 0)) where `-log(softmax)` gives infinity.
+#
+#    </details>
 #
 # 4. What is a graph break in `torch.compile`, and what causes one?
-#    <details><summary>Answer</summary>A point where capture stops and Python takes over, splitting the function into several graphs; an `if` on a tensor's value causes one, because the graph cannot contain Python's decision.</details>
+#    <details><summary>Answer</summary>
+#
+#    A point where capture stops and Python takes over, splitting the function into several graphs; an `if` on a tensor's value causes one, because the graph cannot contain Python's decision.
+#
+#    </details>
 #
 # 5. How do you know PyTorch's gradients are right?
-#    <details><summary>Answer</summary>For the same network and weights in `float64` they agree with minifw's hand-written backward passes and with `minifw.autograd` to about 12 digits (asserted in section 7).</details>
+#    <details><summary>Answer</summary>
+#
+#    For the same network and weights in `float64` they agree with minifw's hand-written backward passes and with `minifw.autograd` to about 12 digits (asserted in section 7).
+#
+#    </details>
 
 # %% [markdown] track="tensorflow"
 # ## Review questions
 #
 # 1. What is the difference between TensorFlow and PyTorch?
-#    <details><summary>Answer</summary>Both store data in tensors that can live on a GPU and compute gradients automatically. TensorFlow records operations on a `tf.GradientTape` and `tape.gradient` returns the gradients; PyTorch records a graph as the code runs and `loss.backward()` fills `.grad`. TensorFlow images are channels last, PyTorch's channels first; for speed, TensorFlow traces graphs with `@tf.function`, PyTorch with `torch.compile`.</details>
+#    <details><summary>Answer</summary>
+#
+#    Both store data in tensors that can live on a GPU and compute gradients automatically. TensorFlow records operations on a `tf.GradientTape` and `tape.gradient` returns the gradients; PyTorch records a graph as the code runs and `loss.backward()` fills `.grad`. TensorFlow images are channels last, PyTorch's channels first; for speed, TensorFlow traces graphs with `@tf.function`, PyTorch with `torch.compile`.
+#
+#    </details>
 #
 # 2. Why does a tape return `None` for the gradient with respect to a `tf.constant`, and how do you fix it?
-#    <details><summary>Answer</summary>A tape watches trainable `tf.Variable`s automatically, not constants; call `tape.watch(x)` inside the `with` block to record operations on a constant.</details>
+#    <details><summary>Answer</summary>
+#
+#    A tape watches trainable `tf.Variable`s automatically, not constants; call `tape.watch(x)` inside the `with` block to record operations on a constant.
+#
+#    </details>
 #
 # 3. Why pass `from_logits=True` to `SparseCategoricalCrossentropy`?
-#    <details><summary>Answer</summary>The loss then computes the log-softmax of the logits itself, which is stable. From probabilities it must clip them to $[10^{-7}, 1 - 10^{-7}]$, so a confident mistake costs at most about 16 instead of its true loss.</details>
+#    <details><summary>Answer</summary>
+#
+#    The loss then computes the log-softmax of the logits itself, which is stable. From probabilities it must clip them to $[10^{-7}, 1 - 10^{-7}]$, so a confident mistake costs at most about 16 instead of its true loss.
+#
+#    </details>
 #
 # 4. When does `@tf.function` trace a function again, and what happens to a Python `print` inside it?
-#    <details><summary>Answer</summary>For every new input signature (shape and dtype). Python side effects such as `print` run only while tracing; `tf.print` runs on every call.</details>
+#    <details><summary>Answer</summary>
+#
+#    For every new input signature (shape and dtype). Python side effects such as `print` run only while tracing; `tf.print` runs on every call.
+#
+#    </details>
 #
 # 5. When is a traced graph much faster than eager execution, and when not?
-#    <details><summary>Answer</summary>For many small operations, where eager execution pays Python's overhead for each one (over 2x faster here, measured 25-45x); hardly for one large operation such as a $1000 \times 1000$ matrix product, where the computation dominates.</details>
+#    <details><summary>Answer</summary>
+#
+#    For many small operations, where eager execution pays Python's overhead for each one (over 2x faster here, measured 25-45x); hardly for one large operation such as a $1000 \times 1000$ matrix product, where the computation dominates.
+#
+#    </details>

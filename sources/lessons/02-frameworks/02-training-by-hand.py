@@ -1042,24 +1042,44 @@ assert train_ratio < 0.3 and val_ratio > 0.8, "expected the training loss to fal
 # ## Review questions
 # 1. What are the four steps every training loop repeats, and why must the gradients be reset
 #    before each `backward` / tape?
-#    <details><summary>Answer</summary>Forward, loss, gradients, update. PyTorch adds new gradients
+#    <details><summary>Answer</summary>
+#
+#    Forward, loss, gradients, update. PyTorch adds new gradients
 #    into `.grad`, so without `zero_grad()` each step would use the sum of all earlier gradients;
-#    a TensorFlow tape computes fresh gradients on each call, and the reset is built in.</details>
+#    a TensorFlow tape computes fresh gradients on each call, and the reset is built in.
+#
+#    </details>
 # 2. Why are the scaler's minimum and maximum taken from the training split only?
-#    <details><summary>Answer</summary>The test set stands for future data, unknown when we train;
+#    <details><summary>Answer</summary>
+#
+#    The test set stands for future data, unknown when we train;
 #    statistics that include it would leak information about it into the model and make the test
-#    score optimistic.</details>
+#    score optimistic.
+#
+#    </details>
 # 3. RMSprop's update is $\eta\, g / \sqrt{s}$ with $s$ a running mean of $g^2$ that starts at 0.
 #    How large is its very first step with decay 0.99, and with 0.9?
-#    <details><summary>Answer</summary>After one step $s = (1 - \alpha) g^2$, so the step is
+#    <details><summary>Answer</summary>
+#
+#    After one step $s = (1 - \alpha) g^2$, so the step is
 #    $\eta / \sqrt{1 - \alpha}$: $10\eta$ for $\alpha = 0.99$ (PyTorch's default), $3.2\eta$ for
-#    $\rho = 0.9$ (Keras's). Later steps shrink towards $\eta$ as $s$ catches up.</details>
+#    $\rho = 0.9$ (Keras's). Later steps shrink towards $\eta$ as $s$ catches up.
+#
+#    </details>
 # 4. How many parameters does a $784 \to 128 \to 64 \to 10$ network have?
-#    <details><summary>Answer</summary>$785 \cdot 128 + 129 \cdot 64 + 65 \cdot 10 = 100\,480 +
+#    <details><summary>Answer</summary>
+#
+#    $785 \cdot 128 + 129 \cdot 64 + 65 \cdot 10 = 100\,480 +
 #    8\,256 + 650 = 109\,386$: each layer has one weight per input and unit, plus a bias per
-#    unit.</details>
+#    unit.
+#
+#    </details>
 # 5. The training loss keeps falling while the validation loss flattens. What does that mean, and
 #    which weights do we keep?
-#    <details><summary>Answer</summary>The network is learning details of the training images that
+#    <details><summary>Answer</summary>
+#
+#    The network is learning details of the training images that
 #    do not carry over to new ones: it overfits. We keep the weights of the epoch with the lowest
-#    validation loss (early stopping) and test those once.</details>
+#    validation loss (early stopping) and test those once.
+#
+#    </details>

@@ -1362,27 +1362,47 @@ assert np.allclose(keras_logits, minifw_logits, atol=keras_tolerance)
 # ## Review questions
 # 1. How many parameters does a dense layer from 784 inputs to 512 units have, and why do most of
 #    the 669 706 parameters of this network sit in its first layer?
-#    <details><summary>Answer</summary>$(784 + 1) \cdot 512 = 401\,920$: one weight from every
+#    <details><summary>Answer</summary>
+#
+#    $(784 + 1) \cdot 512 = 401\,920$: one weight from every
 #    pixel to every unit, plus one bias per unit. The first layer connects the most inputs
 #    (784) to the most units (512); the second has $513 \cdot 512 = 262\,656$, the last only
-#    $513 \cdot 10 = 5\,130$.</details>
+#    $513 \cdot 10 = 5\,130$.
+#
+#    </details>
 # 2. With `label_smoothing=0.01` and 10 classes, what target does the loss use for an image of a 3?
-#    <details><summary>Answer</summary>$q = 0.99\,\mathrm{onehot}(3) + 0.01/10$: 0.991 for class 3
+#    <details><summary>Answer</summary>
+#
+#    $q = 0.99\,\mathrm{onehot}(3) + 0.01/10$: 0.991 for class 3
 #    and 0.001 for each of the other nine. The loss can no longer reach 0, and the network is
-#    not pushed towards infinitely confident logits.</details>
+#    not pushed towards infinitely confident logits.
+#
+#    </details>
 # 3. Why is the test set used only once, at the end, while the validation set is used after
 #    every epoch?
-#    <details><summary>Answer</summary>Every choice made by looking at a score (the epoch to stop
+#    <details><summary>Answer</summary>
+#
+#    Every choice made by looking at a score (the epoch to stop
 #    at, the checkpoint to keep, the architecture) fits the model a little to that data set, so
 #    its score becomes optimistic. The validation set pays that price; the test set, untouched
-#    by any choice, stays an honest estimate for new images.</details>
+#    by any choice, stays an honest estimate for new images.
+#
+#    </details>
 # 4. What does early stopping with `patience=2` and `min_delta=0.01` do, and which weights does
 #    the model have when it stops?
-#    <details><summary>Answer</summary>It stops when the validation loss has not improved by at
+#    <details><summary>Answer</summary>
+#
+#    It stops when the validation loss has not improved by at
 #    least 0.01 for 2 epochs in a row. The weights are then those of the last epoch, unless the
 #    best ones are restored: `ModelCheckpoint` and `ckpt_path="best"` in Lightning,
-#    `restore_best_weights=True` in Keras.</details>
+#    `restore_best_weights=True` in Keras.
+#
+#    </details>
 # 5. A confusion matrix has a large number in row 4, column 9. What does it mean?
-#    <details><summary>Answer</summary>Many test images whose true class is 4 were predicted as 9
+#    <details><summary>Answer</summary>
+#
+#    Many test images whose true class is 4 were predicted as 9
 #    (rows are true classes, columns predicted ones). The row sums are the numbers of test
-#    images per class; the diagonal holds the correct answers.</details>
+#    images per class; the diagonal holds the correct answers.
+#
+#    </details>

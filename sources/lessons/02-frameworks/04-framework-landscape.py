@@ -337,21 +337,41 @@ for package in ("tensorflow-cpu", "tensorflow", "torch", "keras", "lightning"):
 # %% [markdown]
 # ## Review questions
 # 1. What does `print(h)` show in TF 1.x graph mode, and why?
-#    <details><summary>Answer</summary>A symbolic tensor (name, shape, dtype) with no value: the
-#    Python line only added a node to the graph; values exist only inside `Session.run`.</details>
+#    <details><summary>Answer</summary>
+#
+#    A symbolic tensor (name, shape, dtype) with no value: the
+#    Python line only added a node to the graph; values exist only inside `Session.run`.
+#
+#    </details>
 # 2. Why can't a Python `if` test a placeholder in TF 1.x, and what replaced it?
-#    <details><summary>Answer</summary>While the graph is built the placeholder has no value, so the
+#    <details><summary>Answer</summary>
+#
+#    While the graph is built the placeholder has no value, so the
 #    condition cannot be decided; TF 1.x used `tf.cond`; eager execution evaluates the `if` on real
-#    values, and AutoGraph in `tf.function` converts it to a graph conditional.</details>
+#    values, and AutoGraph in `tf.function` converts it to a graph conditional.
+#
+#    </details>
 # 3. How do you run the same Keras 3 model on PyTorch instead of TensorFlow? Can you switch inside a
 #    running notebook?
-#    <details><summary>Answer</summary>Set `KERAS_BACKEND=torch` (or `~/.keras/keras.json`) before
-#    `import keras`. No: the backend is fixed when Keras is imported; use a new process.</details>
+#    <details><summary>Answer</summary>
+#
+#    Set `KERAS_BACKEND=torch` (or `~/.keras/keras.json`) before
+#    `import keras`. No: the backend is fixed when Keras is imported; use a new process.
+#
+#    </details>
 # 4. What are Lightning and Flax, relative to PyTorch and JAX?
-#    <details><summary>Answer</summary>High-level libraries on top of them: Lightning writes the
+#    <details><summary>Answer</summary>
+#
+#    High-level libraries on top of them: Lightning writes the
 #    PyTorch training loop (`LightningModule`, `Trainer`), Flax provides layers and training state
-#    for JAX. Neither has its own tensors or autodiff.</details>
+#    for JAX. Neither has its own tensors or autodiff.
+#
+#    </details>
 # 5. Why are eager frameworks still able to deploy graphs?
-#    <details><summary>Answer</summary>They capture a graph from the eager code when asked:
+#    <details><summary>Answer</summary>
+#
+#    They capture a graph from the eager code when asked:
 #    `tf.function` traces it, `torch.compile`/`torch.export` capture it; the graph can then be
-#    optimized and saved (SavedModel, ExportedProgram, ONNX) and run without Python.</details>
+#    optimized and saved (SavedModel, ExportedProgram, ONNX) and run without Python.
+#
+#    </details>

@@ -373,20 +373,40 @@ except RuntimeError as err:
 # %% [markdown]
 # ## Review questions
 # 1. What does an `.onnx` file contain, and what does it not contain?
-#    <details><summary>Answer</summary>A graph of standard operators (nodes with attributes), the
+#    <details><summary>Answer</summary>
+#
+#    A graph of standard operators (nodes with attributes), the
 #    weights as initializers, typed inputs and outputs, and the opset; not the Python code, the
-#    optimizer state or the training loop: it describes inference.</details>
+#    optimizer state or the training loop: it describes inference.
+#
+#    </details>
 # 2. Why export with a dynamic batch axis?
-#    <details><summary>Answer</summary>Otherwise the file only accepts the example's batch size; with
-#    `dynamic_shapes={0: "batch"}` (or Keras's `None` batch) any number of samples can be fed.</details>
+#    <details><summary>Answer</summary>
+#
+#    Otherwise the file only accepts the example's batch size; with
+#    `dynamic_shapes={0: "batch"}` (or Keras's `None` batch) any number of samples can be fed.
+#
+#    </details>
 # 3. The exported PyTorch graph has no `BatchNormalization` node. Is the model wrong?
-#    <details><summary>Answer</summary>No: in eval mode batch normalization is a fixed affine map,
+#    <details><summary>Answer</summary>
+#
+#    No: in eval mode batch normalization is a fixed affine map,
 #    which the exporter folds into the preceding `Gemm` ($W' = sW$, $b' = s(b - \mu) + \beta$);
-#    the outputs match PyTorch's to float32 rounding.</details>
+#    the outputs match PyTorch's to float32 rounding.
+#
+#    </details>
 # 4. What is an opset, and what happens when a file's opset is newer than the runtime's?
-#    <details><summary>Answer</summary>A versioned set of operator definitions. The runtime refuses
-#    the file (or the operator); re-export at an older opset the runtime supports.</details>
+#    <details><summary>Answer</summary>
+#
+#    A versioned set of operator definitions. The runtime refuses
+#    the file (or the operator); re-export at an older opset the runtime supports.
+#
+#    </details>
 # 5. Why compare the ONNX Runtime outputs with the original framework after every export?
-#    <details><summary>Answer</summary>Exporters rewrite graphs (folding, decomposing operators,
+#    <details><summary>Answer</summary>
+#
+#    Exporters rewrite graphs (folding, decomposing operators,
 #    changing layouts); a numerical comparison within float32 tolerance is the only proof the
-#    file computes the same function.</details>
+#    file computes the same function.
+#
+#    </details>

@@ -429,16 +429,36 @@ assert abs(train_rmse[-1] - 0.2) < 0.01 and abs(val_rmse[-1] - 0.2) < 0.01  # bo
 # ## Review questions
 #
 # 1. What is the difference between underfitting and overfitting?
-#    <details><summary>Answer</summary>Underfitting: the model cannot represent the pattern, so it is bad on training and new data alike (high bias). Overfitting: it fits the training data, noise included, and does worse on new data (high variance).</details>
+#    <details><summary>Answer</summary>
+#
+#    Underfitting: the model cannot represent the pattern, so it is bad on training and new data alike (high bias). Overfitting: it fits the training data, noise included, and does worse on new data (high variance).
+#
+#    </details>
 #
 # 2. Why is a training error of 0 not good news by itself?
-#    <details><summary>Answer</summary>A model with at least as many parameters as data points can pass through every point, noise included; the validation error tells whether it learned the pattern.</details>
+#    <details><summary>Answer</summary>
+#
+#    A model with at least as many parameters as data points can pass through every point, noise included; the validation error tells whether it learned the pattern.
+#
+#    </details>
 #
 # 3. Name the three ingredients of overfitting, and a cure for each.
-#    <details><summary>Answer</summary>Too little data (get more), too powerful a model (a smaller one, or regularization), noisy data (cleaner data). Removing any one of them helps.</details>
+#    <details><summary>Answer</summary>
+#
+#    Too little data (get more), too powerful a model (a smaller one, or regularization), noisy data (cleaner data). Removing any one of them helps.
+#
+#    </details>
 #
 # 4. How does overfitting show in a network's training and validation curves?
-#    <details><summary>Answer</summary>Both fall together at first; then the validation error reaches a minimum and turns up while the training error keeps falling. The epoch of that minimum is where early stopping would stop.</details>
+#    <details><summary>Answer</summary>
+#
+#    Both fall together at first; then the validation error reaches a minimum and turns up while the training error keeps falling. The epoch of that minimum is where early stopping would stop.
+#
+#    </details>
 #
 # 5. Into which three parts does the expected squared error split, and how do they change with capacity?
-#    <details><summary>Answer</summary>Bias² (falls with capacity), variance (grows with capacity) and noise $\sigma^2$ (fixed). The best capacity balances bias and variance.</details>
+#    <details><summary>Answer</summary>
+#
+#    Bias² (falls with capacity), variance (grows with capacity) and noise $\sigma^2$ (fixed). The best capacity balances bias and variance.
+#
+#    </details>

@@ -390,26 +390,47 @@ assert abs(table["early stopping"]["loss_gap"] - base["loss_gap"]) < 0.01    # e
 # ## Review questions
 #
 # 1. Why does minifw's `L2` penalize only the parameters with the role "weight"?
-#    <details><summary>Answer</summary>Biases and batch-norm scales and shifts do not make the
+#    <details><summary>Answer</summary>
+#
+#    Biases and batch-norm scales and shifts do not make the
 #    function more complex the way large weights do, and penalizing them can hurt the fit; so
 #    Keras, PyTorch practice and minifw leave them out. Choosing by role, not by name, also
-#    covers layers you write yourself.</details>
+#    covers layers you write yourself.
+#
+#    </details>
 # 2. Why do `mf.L2(lam)` with Adam and `mf.Adam(..., weight_decay=lam)` give the same weights?
-#    <details><summary>Answer</summary>Both add $\lambda w$ to each weight's gradient before
+#    <details><summary>Answer</summary>
+#
+#    Both add $\lambda w$ to each weight's gradient before
 #    Adam's step (given the same parameters: the optimizer decays biases too, so the check used
-#    a network without biases).</details>
+#    a network without biases).
+#
+#    </details>
 # 3. How does AdamW's weight decay differ from Adam's?
-#    <details><summary>Answer</summary>Adam's decay goes through the gradient and is rescaled by
+#    <details><summary>Answer</summary>
+#
+#    Adam's decay goes through the gradient and is rescaled by
 #    Adam's per-coordinate step size; AdamW multiplies every weight by $1 - \eta\lambda$
-#    separately, so each weight shrinks in proportion to its size.</details>
+#    separately, so each weight shrinks in proportion to its size.
+#
+#    </details>
 # 4. Why does `EarlyStopping` save a `state_dict()` and not just the best epoch's number?
-#    <details><summary>Answer</summary>Training goes on for `patience` epochs after the best
+#    <details><summary>Answer</summary>
+#
+#    Training goes on for `patience` epochs after the best
 #    one and changes the weights; to end with the best weights it must have copied them when
-#    they were the best.</details>
+#    they were the best.
+#
+#    </details>
 # 5. The regularizers left the validation accuracy within a point but lowered the validation
-#    loss. What changed? <details><summary>Answer</summary>How confident the network is: the
+#    loss. What changed?
+#    <details><summary>Answer</summary>
+#
+#    How confident the network is: the
 #    plain network gives very high probabilities to its mistakes on unseen images, and
-#    cross-entropy punishes those; the regularized ones are less overconfident.</details>
+#    cross-entropy punishes those; the regularized ones are less overconfident.
+#
+#    </details>
 #
 # **Next:** the labs in `labs/` put regularization to work on a problem of your own. Back to
 # the beginning of this part: `01-overfitting-bias-variance.ipynb`.

@@ -268,20 +268,40 @@ assert not same, "with these seeds the two searches pick different architectures
 # ## Review questions
 #
 # 1. What are the training, validation and test sets each used for?
-#    <details><summary>Answer</summary>Training fits the weights; validation chooses the
+#    <details><summary>Answer</summary>
+#
+#    Training fits the weights; validation chooses the
 #    architecture, hyper-parameters and stopping point; test estimates, once, how the final
-#    model does on data that influenced no decision.</details>
+#    model does on data that influenced no decision.
+#
+#    </details>
 # 2. Why does choosing among many models by their test score make that score optimistic?
-#    <details><summary>Answer</summary>Each score is the true accuracy plus noise; picking the
+#    <details><summary>Answer</summary>
+#
+#    Each score is the true accuracy plus noise; picking the
 #    maximum picks the luckiest noise too, so the chosen score overstates the true accuracy
-#    (section 2: a 10 % guesser scored about 20 %).</details>
+#    (section 2: a 10 % guesser scored about 20 %).
+#
+#    </details>
 # 3. Why search the learning rate on a log scale?
-#    <details><summary>Answer</summary>Its effect depends on ratios: 1e-4 and 1e-3 differ as much
-#    as 1e-3 and 1e-2. A linear scale would spend almost all trials near the top of the range.</details>
+#    <details><summary>Answer</summary>
+#
+#    Its effect depends on ratios: 1e-4 and 1e-3 differ as much
+#    as 1e-3 and 1e-2. A linear scale would spend almost all trials near the top of the range.
+#
+#    </details>
 # 4. Two searches picked different architectures with similar validation accuracy. What should
 #    you conclude?
-#    <details><summary>Answer</summary>That the difference between them is within the noise: repeat
-#    the best few with several seeds (or use a larger validation set) before ranking them.</details>
+#    <details><summary>Answer</summary>
+#
+#    That the difference between them is within the noise: repeat
+#    the best few with several seeds (or use a larger validation set) before ranking them.
+#
+#    </details>
 # 5. Why retrain the winner on training plus validation data before testing?
-#    <details><summary>Answer</summary>The settings are fixed by then, so the validation data is no
-#    longer needed for choosing and can help fit the weights; more data usually gives a better model.</details>
+#    <details><summary>Answer</summary>
+#
+#    The settings are fixed by then, so the validation data is no
+#    longer needed for choosing and can help fit the weights; more data usually gives a better model.
+#
+#    </details>

@@ -426,19 +426,39 @@ assert results[True] > 0.6, "expected the batch-normalized network to learn (> 6
 # ## Review questions
 #
 # 1. How does a max-norm constraint differ from an L2 penalty?
-#    <details><summary>Answer</summary>L2 pulls every weight towards zero at every step, in
+#    <details><summary>Answer</summary>
+#
+#    L2 pulls every weight towards zero at every step, in
 #    proportion to its size; max-norm does nothing until a unit's weight vector is longer than
-#    the limit, then rescales it back to the limit. One is a soft pull, the other a hard ceiling.</details>
+#    the limit, then rescales it back to the limit. One is a soft pull, the other a hard ceiling.
+#
+#    </details>
 # 2. What does an L1 activity regularizer penalize, and what does it do to the hidden code?
-#    <details><summary>Answer</summary>The absolute values of a layer's outputs; it makes many
-#    of them exactly zero for each input, a sparse code.</details>
+#    <details><summary>Answer</summary>
+#
+#    The absolute values of a layer's outputs; it makes many
+#    of them exactly zero for each input, a sparse code.
+#
+#    </details>
 # 3. Why can a small patience stop training too early?
-#    <details><summary>Answer</summary>The validation loss is noisy: a bump of one or two epochs
-#    looks like the start of overfitting, so training stops while the model was still improving.</details>
+#    <details><summary>Answer</summary>
+#
+#    The validation loss is noisy: a bump of one or two epochs
+#    looks like the start of overfitting, so training stops while the model was still improving.
+#
+#    </details>
 # 4. Where should dropout rates be highest, and why?
-#    <details><summary>Answer</summary>In the large layers near the input: they hold most
-#    parameters and most capacity to memorize. Small layers near the output need every unit.</details>
+#    <details><summary>Answer</summary>
+#
+#    In the large layers near the input: they hold most
+#    parameters and most capacity to memorize. Small layers near the output need every unit.
+#
+#    </details>
 # 5. Why does a deep sigmoid network fail to train while the batch-normalized one succeeds?
-#    <details><summary>Answer</summary>Each sigmoid multiplies the gradient by at most 1/4, so
+#    <details><summary>Answer</summary>
+#
+#    Each sigmoid multiplies the gradient by at most 1/4, so
 #    the gradient reaching the first layers vanishes. Batch normalization keeps the sigmoids'
-#    inputs centred where their slope is largest and each layer's scale under control.</details>
+#    inputs centred where their slope is largest and each layer's scale under control.
+#
+#    </details>

@@ -289,14 +289,30 @@ assert ratios[-1] < 0.3, "expected the last block's correction to be small next 
 # ## Review questions
 #
 # 1. Write the gradient of $y = x + f(x)$ with respect to $x$. Which term keeps it from vanishing?
-#    <details><summary>Answer</summary>$\partial L/\partial x = \partial L/\partial y\,(I + \partial f/\partial x)$;
-#    the identity term passes $\partial L/\partial y$ through unchanged.</details>
+#    <details><summary>Answer</summary>
+#
+#    $\partial L/\partial x = \partial L/\partial y\,(I + \partial f/\partial x)$;
+#    the identity term passes $\partial L/\partial y$ through unchanged.
+#
+#    </details>
 # 2. Why does the gradient shrink through a plain stack of sigmoid layers?
-#    <details><summary>Answer</summary>It is multiplied by one Jacobian per layer, each containing
-#    the sigmoid's slope, which is at most 1/4; the product of many such factors goes to zero.</details>
+#    <details><summary>Answer</summary>
+#
+#    It is multiplied by one Jacobian per layer, each containing
+#    the sigmoid's slope, which is at most 1/4; the product of many such factors goes to zero.
+#
+#    </details>
 # 3. What does "the block learns a correction" mean, and why is that easier?
-#    <details><summary>Answer</summary>The block's output is its input plus $f(x)$; to leave the
-#    representation as it is, $f$ only has to output about zero, instead of reproducing its input.</details>
+#    <details><summary>Answer</summary>
+#
+#    The block's output is its input plus $f(x)$; to leave the
+#    representation as it is, $f$ only has to output about zero, instead of reproducing its input.
+#
+#    </details>
 # 4. In this notebook, what differed between the plain and the residual network?
-#    <details><summary>Answer</summary>Only the skip additions: the same layers, widths, initial
-#    weights, data and optimizer.</details>
+#    <details><summary>Answer</summary>
+#
+#    Only the skip additions: the same layers, widths, initial
+#    weights, data and optimizer.
+#
+#    </details>

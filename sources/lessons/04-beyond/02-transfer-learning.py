@@ -310,16 +310,32 @@ plt.show()
 # ## Review questions
 #
 # 1. What is the difference between freezing and fine-tuning?
-#    <details><summary>Answer</summary>Freezing keeps the transferred weights fixed and trains
+#    <details><summary>Answer</summary>
+#
+#    Freezing keeps the transferred weights fixed and trains
 #    only the new layers; fine-tuning trains the transferred weights too, usually with a small
-#    learning rate.</details>
+#    learning rate.
+#
+#    </details>
 # 2. Why does a new output layer have to be added?
-#    <details><summary>Answer</summary>The target task has its own classes; the source task's
-#    output layer maps to the wrong ones (here to digits 0-4 instead of 5-9).</details>
+#    <details><summary>Answer</summary>
+#
+#    The target task has its own classes; the source task's
+#    output layer maps to the wrong ones (here to digits 0-4 instead of 5-9).
+#
+#    </details>
 # 3. When does transfer learning help most, and why did it not help here?
-#    <details><summary>Answer</summary>When the target has few labels and the source task is
+#    <details><summary>Answer</summary>
+#
+#    When the target has few labels and the source task is
 #    broad enough that its features are general. Here the body learned features for 0-4 only,
-#    too specific for 5-9, so a fresh network on 50 images did better (negative transfer).</details>
+#    too specific for 5-9, so a fresh network on 50 images did better (negative transfer).
+#
+#    </details>
 # 4. How did this notebook check that freezing worked?
-#    <details><summary>Answer</summary>It copied the body's weights before and after training
-#    and asserted they were exactly equal, and that the other variants' bodies changed.</details>
+#    <details><summary>Answer</summary>
+#
+#    It copied the body's weights before and after training
+#    and asserted they were exactly equal, and that the other variants' bodies changed.
+#
+#    </details>

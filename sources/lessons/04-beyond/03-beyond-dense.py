@@ -315,17 +315,37 @@ assert shapes == {"RNN outputs": (4, 7, 5), "RNN state": (4, 5), "autoencoder co
 # ## Review questions
 #
 # 1. How many parameters does a dense layer with 1000 units need on a 400×400 RGB image?
-#    <details><summary>Answer</summary>$480\,000 \cdot 1000 + 1000 = 480\,001\,000$.</details>
+#    <details><summary>Answer</summary>
+#
+#    $480\,000 \cdot 1000 + 1000 = 480\,001\,000$.
+#
+#    </details>
 # 2. What is weight sharing, and what does it assume about images?
-#    <details><summary>Answer</summary>The same small filter is applied at every position; it
-#    assumes a pattern means the same wherever it appears.</details>
+#    <details><summary>Answer</summary>
+#
+#    The same small filter is applied at every position; it
+#    assumes a pattern means the same wherever it appears.
+#
+#    </details>
 # 3. Why did the weights of the border pixels never change during training?
-#    <details><summary>Answer</summary>Those pixels are 0 in every training image; a weight's
-#    gradient is its input times the gradient of the unit, so it is always 0.</details>
+#    <details><summary>Answer</summary>
+#
+#    Those pixels are 0 in every training image; a weight's
+#    gradient is its input times the gradient of the unit, so it is always 0.
+#
+#    </details>
 # 4. What carries information from one step to the next in an RNN, and what replaces it in a
 #    transformer?
-#    <details><summary>Answer</summary>The hidden state; in a transformer, attention lets every
-#    position read every other position directly.</details>
+#    <details><summary>Answer</summary>
+#
+#    The hidden state; in a transformer, attention lets every
+#    position read every other position directly.
+#
+#    </details>
 # 5. What are the two networks of a GAN trained to do?
-#    <details><summary>Answer</summary>The generator turns noise into samples that look real; the
-#    discriminator tells real samples from generated ones. Each is trained against the other.</details>
+#    <details><summary>Answer</summary>
+#
+#    The generator turns noise into samples that look real; the
+#    discriminator tells real samples from generated ones. Each is trained against the other.
+#
+#    </details>
