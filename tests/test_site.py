@@ -202,9 +202,7 @@ def test_review_answers_are_markdown_in_jupyterlab():
     """JupyterLab and GitHub render markdown inside <details> only after a blank line: an answer
     written on the <summary> line is raw HTML there (`code` shows its backticks, **bold** its stars)."""
     answers = 0
-    # 03-overfitting/02-regularization's source is being reworked in another branch: its answers get
-    # the same blank lines there (remove this exception when it is merged).
-    for path in sorted(p for p in ROOT.glob("lessons/**/*.ipynb") if "02-regularization-" not in p.name):
+    for path in sorted(ROOT.glob("lessons/**/*.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         for cell in (c for c in cells if c["cell_type"] == "markdown"):
             for summary, after in re.findall(r"(<summary>[^<]*</summary>)(.*)", "".join(cell["source"])):

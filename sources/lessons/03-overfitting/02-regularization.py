@@ -1055,23 +1055,47 @@ assert abs(test_acc - results[best_loss]["val"]) < 0.03, "expected the validatio
 # ## Review questions
 # 1. Early stopping keeps the weights of the epoch with the lowest validation loss. Why can it be
 #    no better than the best point of the curve it watches?
-#    <details><summary>Answer</summary>It does not change the training, it only picks a point on
-#    the same curve; the methods that change the network or the loss change the curve itself.</details>
+#    <details><summary>Answer</summary>
+#
+#    It does not change the training, it only picks a point on
+#    the same curve; the methods that change the network or the loss change the curve itself.
+#
+#    </details>
+#
 # 2. How do the gradients of an L1 and an L2 penalty differ, and what does each do to the weights?
-#    <details><summary>Answer</summary>L2 adds $\lambda_2 w$, a pull proportional to the weight:
+#    <details><summary>Answer</summary>
+#
+#    L2 adds $\lambda_2 w$, a pull proportional to the weight:
 #    all weights become small. L1 adds $\lambda_1 \operatorname{sign}(w)$, the same pull however
-#    small the weight: weights the data does not defend go to (nearly) zero, a sparse network.</details>
+#    small the weight: weights the data does not defend go to (nearly) zero, a sparse network.
+#
+#    </details>
+#
 # 3. Why does dropout divide the kept activations by $1 - p$, and what changes at test time?
-#    <details><summary>Answer</summary>So that the expected value of each activation is the same
+#    <details><summary>Answer</summary>
+#
+#    So that the expected value of each activation is the same
 #    as without dropout; at test time (`eval()` / `training=False`) dropout does nothing and
-#    the full network is used.</details>
+#    the full network is used.
+#
+#    </details>
+#
 # 4. What does batch normalization use in training, and what in evaluation?
-#    <details><summary>Answer</summary>In training the mean and variance of the current batch; in
+#    <details><summary>Answer</summary>
+#
+#    In training the mean and variance of the current batch; in
 #    evaluation the moving averages collected during training, so a prediction does not depend
 #    on the other images of the batch. Their momentum decides how fast old batches are
-#    forgotten.</details>
+#    forgotten.
+#
+#    </details>
+#
 # 5. With label smoothing $\varepsilon = 0.1$ and 10 classes, what is the target for the right
 #    class, and why does the network stay less confident?
-#    <details><summary>Answer</summary>$0.9 + 0.1/10 = 0.91$ (and 0.01 for each other class). The
+#    <details><summary>Answer</summary>
+#
+#    $0.9 + 0.1/10 = 0.91$ (and 0.01 for each other class). The
 #    loss is lowest when the predicted probabilities equal that target, so there is no reward
-#    for pushing the right class towards probability 1.</details>
+#    for pushing the right class towards probability 1.
+#
+#    </details>
