@@ -32,7 +32,7 @@ EXPECTED_STATUS = {
     "huge": "ok", "tamper": "ok", "badjson": "invalid notebook", "empty": "invalid notebook",
     "debug": "ok", "helpers": "ok", "noasserts": "tampered", "swallow": "tampered",
     "clearerrors": "tampered", "lenient": "tampered", "escape": "ok", "spy": "ok", "planter": "ok",
-    "quiet": "tampered", "forged": "tampered", "pasted": "ok", "attachment": "ok",
+    "quiet": "tampered", "forged": "tampered", "pasted": "ok",
 }
 # What the feedback must say, beyond the status.
 EXPLANATION = {
@@ -56,7 +56,7 @@ EXPLANATION = {
 
 
 FULL_MARKS = ("reference", "loop", "sysexit", "membomb", "huge", "tamper", "debug", "escape", "spy", "planter",
-              "pasted", "attachment")
+              "pasted")
 NO_MARKS = ("blank", "badjson", "empty", "noasserts", "swallow", "clearerrors", "lenient", "quiet", "forged")
 SOME_MARKS = ("wrong", "osexit", "killself", "renamed", "nan", "helpers")
 UNREADABLE = {"badjson": '{"cells": [', "empty": ""}  # collected from a zip

@@ -243,23 +243,18 @@ def hidden_cell(code: str, base: Case) -> Case:
 
 def clumsy_metadata(lab: Lab) -> NotebookNode:
     """The reference as an editor and copy-paste leave it: a pasted copy of the first test
-    (same nbgrader id) before the answers, another test's id renamed, points and flags changed."""
+    (same nbgrader id) before the answers, another test's id renamed, points and flags changed,
+    and a written answer whose pasted image lost its attachment."""
     nb = lab.reference()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and _meta(cell).get("solution"):
+            cell.source += "\n\n![my plot](attachment:plot.png)"
     tests = lab.test_cells(nb)
     _meta(nb.cells[tests[1]])["grade_id"] += "_mine"
     _meta(nb.cells[tests[2]])["points"] = 1000
     answer = _meta(lab.answer(nb, 0))
     answer.update(grade=True, points=100)
     nb.cells.insert(lab.answer_cells(nb)[0], copy.deepcopy(nb.cells[tests[0]]))
-    return nb
-
-
-def missing_attachment(lab: Lab) -> NotebookNode:
-    """The reference with a written answer whose pasted image lost its attachment."""
-    nb = lab.reference()
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and _meta(cell).get("solution"):
-            cell.source += "\n\n![my plot](attachment:plot.png)"
     return nb
 
 
@@ -450,7 +445,6 @@ def hostile(targets: dict[str, Path]) -> dict[str, Case]:
         "quiet": hidden_cell(QUIET_SESSION, wrong_answers),
         "forged": prepended(FORGED_REPLY, wrong_answers),
         "pasted": clumsy_metadata,
-        "attachment": missing_attachment,
     }
 
 
