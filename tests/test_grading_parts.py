@@ -176,7 +176,7 @@ def test_probe_reports_each_way_to_fake_a_test(kernel):
             "methods kernel.session: send",
         "import jupyter_client.session as _js; _g = _js.Session.send\n"
         "_js.Session.send = lambda self, *a, **k: _g(self, *a, **k)": "class jupyter_client.session.Session: send",
-        "_t = get_ipython().kernel.iopub_socket; _h = _t.send_multipart\n"
+        "_t = get_ipython().kernel.iopub_thread.socket; _h = _t.send_multipart\n"
         "_t.send_multipart = lambda *a, **k: _h(*a, **k)": "methods kernel.iopub_thread.socket: send_multipart",
     }
     for code, expected in attacks.items():
