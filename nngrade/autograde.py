@@ -28,12 +28,11 @@ from pathlib import Path
 
 import nbformat
 import psutil
-import sqlalchemy.exc
 
 from . import cgroup
 from ._worker import main as worker_main
 from .course import Course
-from .diagnose import conclude, failure
+from .diagnose import conclude, failure, memory_cap_note
 from .grades import autograded_points
 from .harvest import Harvest, harvest
 from .limits import Limits
@@ -42,7 +41,7 @@ from .processes import Forked, become_subreaper, kill_descendants, kill_tree
 from .results import Outcome, commit
 from .schedule import Pair, Queue, time_allowed
 from .scratch import Scratch
-from .status import TAMPERED, Record
+from .status import MEMORY, TAMPERED, Record
 from .submitted import submission_digest
 from .watchdog import folder_bytes, over_limits
 
@@ -57,7 +56,7 @@ class Run:
     deadline: float
     watched: Path  # the folder on disk its kernel can write
     base: int  # bytes in `watched` at the start
-    group: Path | None = None  # its cgroup (a hard cap on its tasks), where there is one
+    groups: list[Path] = field(default_factory=list)  # its cgroups (hard caps on tasks and memory)
     statuses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     exceeded: tuple[str, str] | None = None  # (status, note) when the watchdog stopped it
@@ -76,13 +75,13 @@ class Run:
 
     def end(self) -> None:
         """Kill the grader process and everything it started if it still runs, reap it, and
-        delete its cgroup with whatever the cgroup still holds."""
+        delete its cgroups with whatever they still hold."""
         if self.process.poll() is None:
             kill_tree(self.process.pid)
         self.process.wait()
-        if self.group is not None:
-            cgroup.remove(self.group)
-            self.group = None
+        for group in self.groups:
+            cgroup.remove(group)
+        self.groups = []
 
 
 class Batch:
@@ -116,18 +115,21 @@ class Batch:
                            "preload": info.preload})
         watched = scratch.ipc if self.sandbox else scratch.root  # what its kernel can write on disk
         base = folder_bytes(watched, 2**62)
-        group = cgroup.create(self.limits.max_tasks)
+        groups = cgroup.create(self.limits.max_tasks, self.limits.max_memory_mb)
         process = Forked(lambda: worker_main([str(scratch.job)]), cwd=scratch.root,
-                         env=self.limits.environment(scratch.home), log=scratch.log, group=group)
+                         env=self.limits.environment(scratch.home), log=scratch.log, groups=groups)
         now = time.monotonic()
         return Run(scratch, process, now, now + time_allowed(self.limits.time_limit, bool(skip_reason)),
-                   watched, base, group, statuses, notes)
+                   watched, base, groups, statuses, notes)
 
     def _stop(self, run: Run) -> bool:
         """End a finished or overdue process and whatever it left; True if it was overdue."""
         overdue = run.process.poll() is None
         run.exceeded = run.exceeded or over_limits(run.process.pid, run.watched, self.limits, base=run.base,
-                                                   group=run.group)
+                                                   groups=run.groups)
+        if any(cgroup.oom_kills(group) for group in run.groups):
+            run.statuses.append(MEMORY)
+            run.notes.append(memory_cap_note(self.limits))
         run.end()
         kill_descendants(keep=self.keep | {r.process.pid for r in self.running})
         return overdue
@@ -217,7 +219,7 @@ class Batch:
                 for run in running:  # processes every tick, disk every second
                     if run.exceeded is None and run.process.poll() is None:
                         run.exceeded = over_limits(run.process.pid, run.watched, self.limits,
-                                                   disk=tick % 10 == 0, base=run.base, group=run.group)
+                                                   disk=tick % 10 == 0, base=run.base, groups=run.groups)
                         if run.exceeded:
                             kill_tree(run.process.pid)
                 for run in [r for r in running
@@ -232,7 +234,7 @@ class Batch:
                         break
                     try:
                         self._write(self._finish(run, overdue, changed))
-                    except (OSError, ValueError, TypeError, KeyError, sqlalchemy.exc.SQLAlchemyError) as error:
+                    except Exception as error:
                         # One submission's odd results must not stop the batch: report it, go on.
                         self.skipped.append(run.pair)
                         self.say(f"{run.student} / {run.lab}: could not be graded "

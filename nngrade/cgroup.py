@@ -1,11 +1,18 @@
-"""A hard cap on the tasks (processes and threads) of one submission, enforced by the kernel:
-a cgroup of the `pids` controller per grader process, where this system lets nngrade make
-one (cgroup v1's pids hierarchy, or a cgroup v2 tree with `pids` delegated to nngrade's own
-cgroup, as root or as the delegated user). At the cap, fork() and thread creation fail in
-the submission. Elsewhere the watchdog's checks (nngrade.watchdog) are the only process limit.
+"""Hard caps on one submission, enforced by the kernel, with cgroups made per grader process
+where this system lets nngrade make them (cgroup v1's `pids` and `memory` hierarchies, or a
+cgroup v2 tree with the controllers delegated to nngrade's own cgroup, as root or as the
+delegated user):
 
-The cgroup also lists every process of the submission, wherever it was re-parented, so
-`kill_all` leaves none behind.
+- `pids`: the tasks (processes and threads) it may run at once; at the cap, fork() and
+  thread creation fail in the submission;
+- `memory`: the memory of all its processes together (RLIMIT_AS counts one process: a
+  submission that forks would multiply it); at the cap, the kernel's OOM killer stops the
+  largest of them, and `oom_kills` says so.
+
+Each controller is found (and tried, with a process moved into a probe group) on its own;
+where one is missing, the watchdog's checks (nngrade.watchdog) and the rlimits are the only
+limits of that kind. The pids group also lists every process of the submission, wherever it
+was re-parented, so `kill_all` leaves none behind.
 """
 
 from __future__ import annotations
@@ -15,17 +22,24 @@ import os
 import signal
 import subprocess
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 PREFIX = "nngrade-"
+PIDS = "pids"
+MEMORY = "memory"
+# Per controller: a file every group of it has (v1, v2), and the files its cap is written to
+# (those the group has, in this order: v1 wants the memory limit before memory+swap).
+_PRESENT = {PIDS: ("pids.current",), MEMORY: ("memory.usage_in_bytes", "memory.current")}
+_CAPS = {PIDS: ("pids.max",), MEMORY: ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max")}
+_PROBE_CAP = {PIDS: 4, MEMORY: 64 * 2**20}
 _names = itertools.count()
 
 
-def _own_parents() -> list[Path]:
-    """The cgroup folders of this process in which a pids group could be made: v1's pids
-    hierarchy first, then v2's unified one."""
+def _own_parents(controller: str) -> list[Path]:
+    """The cgroup folders of this process in which a group of `controller` could be made:
+    its v1 hierarchy first, then v2's unified one."""
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
@@ -34,8 +48,8 @@ def _own_parents() -> list[Path]:
     for line in lines:
         _, controllers, path = line.split(":", 2)
         relative = path.lstrip("/")
-        if "pids" in controllers.split(","):
-            found.append(ROOT / "pids" / relative)
+        if controller in controllers.split(","):
+            found.append(ROOT / controllers / relative)
         elif controllers == "":
             found.append(ROOT / relative)
     return found
@@ -49,13 +63,18 @@ def _namespace() -> str:
         return "0"
 
 
-def _make(parent: Path, max_tasks: int) -> Path:
+def _make(parent: Path, caps: dict[str, int]) -> Path:
+    """A new group under `parent` with these caps (controller -> tasks or bytes)."""
     group = parent / f"{PREFIX}{_namespace()}-{os.getpid()}-{next(_names)}"
     group.mkdir()
     try:
-        if not (group / "pids.current").exists():  # the kernel fills a real group with its files
-            raise NotADirectoryError(f"{parent} is not a cgroup with the pids controller")
-        (group / "pids.max").write_text(str(max_tasks))
+        for controller, cap in caps.items():
+            # the kernel fills a real group with its controllers' files
+            if not any((group / name).exists() for name in _PRESENT[controller]):
+                raise NotADirectoryError(f"{parent} is not a cgroup with the {controller} controller")
+            for name in _CAPS[controller]:
+                if (group / name).exists():
+                    (group / name).write_text(str(cap))
     except OSError:
         group.rmdir()
         raise
@@ -75,26 +94,38 @@ def members(group: Path) -> list[int]:
         return []
 
 
-def refused_forks(group: Path) -> int:
-    """How many times a fork or a new thread in `group` failed at its cap (pids.events)."""
-    try:
-        for line in (group / "pids.events").read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if key == "max":
-                return int(value)
-    except (OSError, ValueError):
-        pass
+def _event(group: Path, files: tuple[str, ...], key: str) -> int:
+    """The counter `key` of the first of these event files that `group` has (0 if none)."""
+    for name in files:
+        try:
+            for line in (group / name).read_text().splitlines():
+                found, _, value = line.partition(" ")
+                if found == key:
+                    return int(value)
+        except (OSError, ValueError):
+            continue
     return 0
 
 
-@lru_cache(maxsize=1)
-def parent() -> Path | None:
-    """The cgroup folder under which submissions' groups are made, or None where this system
-    does not let nngrade make a pids group and move a process into it (checked once, with a
-    `sleep` moved into a probe group)."""
-    for candidate in _own_parents():
+def refused_forks(group: Path) -> int:
+    """How many times a fork or a new thread in `group` failed at its cap (pids.events)."""
+    return _event(group, ("pids.events",), "max")
+
+
+def oom_kills(group: Path) -> int:
+    """How many processes of `group` the OOM killer stopped at its memory cap (v1's
+    memory.oom_control, v2's memory.events)."""
+    return _event(group, ("memory.oom_control", "memory.events"), "oom_kill")
+
+
+@cache
+def parent(controller: str = PIDS) -> Path | None:
+    """The cgroup folder under which submissions' groups of `controller` are made, or None
+    where this system does not let nngrade make such a group and move a process into it
+    (checked once, with a `sleep` moved into a probe group)."""
+    for candidate in _own_parents(controller):
         try:
-            probe = _make(candidate, 4)
+            probe = _make(candidate, {controller: _PROBE_CAP[controller]})
         except OSError:
             continue
         works = False
@@ -127,23 +158,31 @@ def _sweep(where: Path) -> None:
             remove(group)
 
 
-def problem() -> str | None:
-    """Why submissions get no hard task cap here (None when they do)."""
-    if parent() is None:
-        return ("no cgroup with the pids controller that nngrade may create here "
-                "(cgroup v1 `pids`, or v2 with `pids` delegated)")
+def problem(controller: str = PIDS) -> str | None:
+    """Why submissions get no hard cap of `controller` here (None when they do)."""
+    if parent(controller) is None:
+        return (f"no cgroup with the {controller} controller that nngrade may create here "
+                f"(cgroup v1 `{controller}`, or v2 with `{controller}` delegated)")
     return None
 
 
-def create(max_tasks: int) -> Path | None:
-    """A new group capped at `max_tasks` tasks, or None where there is none (see problem)."""
-    where = parent()
-    if where is None:
-        return None
-    try:
-        return _make(where, max_tasks)
-    except OSError:
-        return None
+def create(max_tasks: int, max_memory_mb: int | None = None) -> list[Path]:
+    """New groups for one submission: at most `max_tasks` tasks and, when given,
+    `max_memory_mb` MB in all; one group per hierarchy (v1: one per controller, v2: one for
+    both). Empty where there is none (see problem)."""
+    caps = {PIDS: max_tasks} if max_memory_mb is None else {PIDS: max_tasks, MEMORY: max_memory_mb * 2**20}
+    by_parent: dict[Path, dict[str, int]] = {}
+    for controller, cap in caps.items():
+        where = parent(controller)
+        if where is not None:
+            by_parent.setdefault(where, {})[controller] = cap
+    groups = []
+    for where, these in by_parent.items():
+        try:
+            groups.append(_make(where, these))
+        except OSError:
+            pass
+    return groups
 
 
 def kill_all(group: Path, seconds: float = 10.0) -> bool:

@@ -56,8 +56,9 @@ grader, only its own scratch space writable, the solutions, the gradebook and ot
 submissions invisible), with limits: a cell is interrupted after --cell-timeout seconds, a
 submission is stopped after --time-limit seconds, a process may use --memory MB, a
 submission may run --max-processes processes and write --max-disk MB (checked every 0.1 s
-and every second), and long output is cut; where a pids cgroup can be made (cgroup v1, or v2
-delegated), the kernel itself stops a submission's forks and threads at --max-tasks. A
+and every second), and long output is cut; where cgroups can be made (cgroup v1, or v2
+delegated), the kernel itself stops a submission's forks and threads at --max-tasks, and
+the memory of all its processes together at --max-memory MB. A
 submission that loops, crashes, exits, eats memory, forks without end, fills the disk,
 changes the kernel's test machinery or is not a notebook gets a status that says so, and
 the batch goes on.
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"seconds one submission may take in all (default {defaults.time_limit})")
     auto.add_argument("--memory", type=_positive, default=defaults.memory_mb, metavar="MB",
                       help=f"memory one process may use, in MB (default {defaults.memory_mb})")
+    auto.add_argument("--max-memory", type=_positive, default=defaults.max_memory_mb, metavar="MB",
+                      help="memory all processes of one submission may use together, in MB: a hard "
+                      f"cap, where a memory cgroup can be made (default {defaults.max_memory_mb})")
     auto.add_argument("--max-processes", type=_positive, default=defaults.max_processes, metavar="N",
                       help=f"processes one submission may run at once (default {defaults.max_processes})")
     auto.add_argument("--max-tasks", type=_positive, default=defaults.max_tasks, metavar="N",
@@ -231,16 +235,18 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     jobs = min(args.jobs, len(todo))
     limits = Limits(cell_timeout=args.cell_timeout, time_limit=args.time_limit,
-                    memory_mb=args.memory, max_output_lines=args.max_output_lines,
+                    memory_mb=args.memory, max_memory_mb=args.max_memory, max_output_lines=args.max_output_lines,
                     max_processes=args.max_processes, max_tasks=args.max_tasks, max_disk_mb=args.max_disk,
                     threads=max(1, cores // jobs))
-    no_cap = cgroup.problem()
+    no_cap, no_memory_cap = cgroup.problem(cgroup.PIDS), cgroup.problem(cgroup.MEMORY)
     cap = f"no hard cap: {no_cap}" if no_cap else f"a hard cap of {limits.max_tasks} tasks"
+    memory = (f"no cap in all: {no_memory_cap}" if no_memory_cap else
+              f"{limits.max_memory_mb} MB per submission")
     if args.unsafe_no_sandbox:
         _say("WARNING: --unsafe-no-sandbox: student code runs as you, without the sandbox")
     _say(f"grading {len(todo)} submissions, {jobs} at a time: cells stop after "
          f"{limits.cell_timeout} s, submissions after {limits.time_limit} s, "
-         f"{limits.memory_mb} MB per process, {limits.max_processes} processes "
+         f"{limits.memory_mb} MB per process ({memory}), {limits.max_processes} processes "
          f"({cap}), {limits.max_disk_mb} MB written")
     records = Batch(course, todo, limits, jobs, sandbox=not args.unsafe_no_sandbox, say=_say).run()
     counts: dict[str, int] = {}

@@ -24,6 +24,7 @@ what was done is saved in <course>/collected/<student>/<lab>.json and shown in t
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import json
@@ -56,8 +57,14 @@ PLATFORM_FILES = {
 _UNSAFE_ID = re.compile(r"[^\w.@-]")
 _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[\s_-]*copy(\s*\d+)?|-\d+)$")
 _CHUNK = 2**20
-# What reading a file as a notebook raises when it is not one (nbformat's NotJSONError is a ValueError).
-_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, IndexError, nbformat.ValidationError)
+# What reading a file as a notebook raises when it is not one (nbformat's NotJSONError is a
+# ValueError; JSON nested deeper than Python's recursion limit raises RecursionError).
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+               nbformat.ValidationError)
+MAX_ID_BYTES = 100  # a student id is a folder name: file systems allow 255 bytes
+# Byte-order marks some editors write (Windows Notepad): the notebook is read through them.
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,8 @@ class Unpacker:
                 copy = self._copy(stream, parts)
             if copy is not None:
                 self._file(copy, parts, depth)
+        else:
+            self.problems.append(f"{'/'.join(parts)}: not a plain file (a FIFO, a device or a socket), skipped")
 
     def _copy(self, stream: IO[bytes] | gzip.GzipFile, parts: tuple[str, ...]) -> Path | None:
         """Copy within the limits; None (and a problem) if a limit is passed."""
@@ -244,8 +253,14 @@ def _reason(error: BaseException) -> str:
 
 
 def student_id(raw: str) -> str:
-    """The id a student gets in the course directory (see the module docstring)."""
-    return _UNSAFE_ID.sub("-", _nfc(raw).strip()).lstrip(".-")
+    """The id a student gets in the course directory (see the module docstring); one longer
+    than MAX_ID_BYTES is cut and ends with a hash of the whole name, so it stays unique."""
+    name = _UNSAFE_ID.sub("-", _nfc(raw).strip()).lstrip(".-")
+    if len(name.encode()) <= MAX_ID_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    cut = name.encode()[:MAX_ID_BYTES - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{cut}-{digest}"
 
 
 def _loose(name: str) -> str:
@@ -364,10 +379,15 @@ def collect(course: Course, source: Path, labs: list[str], limits: Limits = Limi
             item, raw = files[0]
             notes = [] if raw == student else [
                 (f"Collected from {item.shown} as student `{student}` (the name had characters "
-                 "nbgrader cannot use).")]
+                 "nbgrader cannot use, or was too long for a folder name).")]
             data, more = _prepare(item.path.read_bytes(), matcher.releases.get((lab, nb)))
             notes += more
-            _write(course, student, lab, nb, data, notes, item.shown, clear=(student, lab) not in written)
+            try:
+                _write(course, student, lab, nb, data, notes, item.shown, clear=(student, lab) not in written)
+            except OSError as error:  # one odd name or file never stops the class
+                report.problems.append(f"{item.shown}: could not be written as {student} / {lab} "
+                                       f"({_reason(error)}), skipped")
+                continue
             written.add((student, lab))
             report.collected.append((student, lab))
             if notes:
@@ -377,24 +397,41 @@ def collect(course: Course, source: Path, labs: list[str], limits: Limits = Limi
     return report
 
 
+def _decode(data: bytes) -> tuple[str, str | None]:
+    """The text of a notebook file, and the name of its encoding when it is not plain UTF-8
+    (a byte-order mark, UTF-16 or UTF-32)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            label = "UTF-8 with a byte-order mark" if encoding == "utf-8-sig" else encoding.upper()
+            return data.decode(encoding), label
+    return data.decode("utf-8"), None
+
+
 def _read(data: bytes) -> nbformat.NotebookNode:
     with warnings.catch_warnings():  # nbformat's notes on duplicate cell ids and the like
         warnings.simplefilter("ignore")
-        return nbformat.reads(data.decode("utf-8"), as_version=4)
+        return nbformat.reads(_decode(data)[0], as_version=4)
 
 
 def _prepare(data: bytes, release: nbformat.NotebookNode | None) -> tuple[bytes, list[str]]:
     """The notebook to grade: repaired on the release when its metadata was dropped.
     Unreadable files are kept as they are (autograde reports them as invalid)."""
-    if release is None:
-        return data, []
+    notes = []
     try:
+        text, encoding = _decode(data)
+        if encoding:
+            _read(data)  # only a notebook is converted
+            data = text.encode("utf-8")
+            notes.append(f"The file was saved as {encoding}; it was converted to plain UTF-8, "
+                         "which Jupyter reads.")
+        if release is None:
+            return data, notes
         fixed = repair(_read(data), release)
     except _UNREADABLE:  # autograde says why it is not a notebook
-        return data, []
+        return data, notes
     if not fixed.notes:
-        return data, []
-    return nbformat.writes(fixed.notebook).encode("utf-8"), fixed.notes
+        return data, notes
+    return nbformat.writes(fixed.notebook).encode("utf-8"), notes + fixed.notes
 
 
 def _write(course: Course, student: str, lab: str, nb: str, data: bytes, notes: list[str],

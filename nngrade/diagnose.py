@@ -85,6 +85,13 @@ def diagnose(result: dict[str, Any], cells: list[dict], limits: Limits) -> tuple
     return statuses, notes
 
 
+def memory_cap_note(limits: Limits) -> str:
+    """The note for a submission whose processes together met the memory cap."""
+    return (f"The code's processes together used more than {limits.max_memory_mb} MB, the limit for "
+            "a whole submission; the system stopped the largest of them (usually the kernel, and "
+            "then the cells after it were not run and their tests score 0).")
+
+
 def tampered_files(changed: list[Path]) -> str:
     """The note for a submission that changed protected files."""
     shown = ", ".join(str(p) for p in changed[:5]) + (" ..." if len(changed) > 5 else "")

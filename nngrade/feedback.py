@@ -49,10 +49,14 @@ def report_markdown(record: Record, extra_notes: list[str] | None = None) -> str
 
 
 def with_report(notebook: bytes, record: Record) -> bytes:
-    """The notebook with the grading report as its first cell (replacing an older report),
-    and every cell's HTML cleaned (see nngrade.sanitize)."""
+    """The notebook with the grading report as its first cell, and every cell's HTML cleaned
+    (see nngrade.sanitize). A cell of the submission that carries the report's tag loses the
+    tag, not its place: a student's cell is never hidden from the instructor."""
     nb = nbformat.reads(notebook.decode("utf-8"), as_version=4)
-    nb.cells = [c for c in nb.cells if REPORT_TAG not in c.get("metadata", {}).get("tags", [])]
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags")
+        if isinstance(tags, list) and REPORT_TAG in tags:
+            cell.metadata.tags = [t for t in tags if t != REPORT_TAG]
     nb.cells.insert(0, new_markdown_cell(report_markdown(record), metadata={"tags": [REPORT_TAG]}))
     sanitize_notebook(nb)
     return nbformat.writes(nb).encode("utf-8")
@@ -170,8 +174,12 @@ def _redact(node: Any, secret: set[str]) -> Any:
 
 
 class SanitizeCells(NbGraderPreprocessor):
-    """Cleans the HTML of every cell (see nngrade.sanitize), for notebooks autograded before
-    `with_report` did it."""
+    """Cleans the HTML of every cell and drops the saved widget state (see nngrade.sanitize),
+    for notebooks autograded before `with_report` did it."""
+
+    def preprocess(self, nb: NotebookNode, resources: Any):
+        nb.metadata.pop("widgets", None)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
         sanitize_cell(cell)

@@ -12,6 +12,10 @@ not know the token reads as a failed check. Before each test, the lab's own impo
 functions (from its read-only cells) are defined again, so a submission that rebinds a
 helper the tests use (`rel_error = lambda *a: 0`) gets the lab's back.
 
+After each hidden test the grader also runs a canary, a failing test that looks like one and
+runs as a cell does: its reply must say it failed, whatever way the kernel's error reports
+were changed (a forged reply, a patched ExecutionResult or traceback formatter, ...).
+
 This is a check of the known ways, not a proof: code that finds the probe's references in
 memory can fool it. docs/instructors.md (the trust model) says so.
 """
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 # Modules whose functions and classes tests compare results with.
 WATCHED_MODULES = ("builtins", "math", "operator", "numpy", "numpy.testing", "numpy.linalg",
                    "torch", "torch.testing", "torch.nn.functional")
-WATCHED_CLASSES = ("torch.Tensor",)
+WATCHED_CLASSES = ("torch.Tensor", "IPython.core.interactiveshell.ExecutionResult")
 
 _PROBE = r'''
 def __nngrade_install(token, modules, classes, preload):
@@ -55,6 +59,9 @@ def __nngrade_install(token, modules, classes, preload):
                      "_showtraceback", "showsyntaxerror", "transform_cell", "transform_ast",
                      "should_run_async", "user_expressions", "get_exception_only", "ex", "ev")
     kernel_methods = ("do_execute", "execute_request", "send_response")
+    wire = ("kernel.session", "kernel.iopub_socket", "kernel.iopub_thread", "kernel.iopub_thread.socket",
+            "kernel.shell_stream", "kernel.shell_stream.socket", "shell.display_pub", "shell.displayhook",
+            "shell.InteractiveTB", "shell.SyntaxTB")
 
     def state():
         now = {
@@ -82,6 +89,21 @@ def __nngrade_install(token, modules, classes, preload):
             cls = resolve(dotted) if dotted.partition(".")[0] in sys.modules else None
             if isinstance(cls, type):
                 now["class " + dotted] = dict(vars(cls))
+        # What carries a cell's errors and reply to the grader: the kernel's session (its
+        # send), sockets and publishers, by identity, with their own and their classes' methods.
+        for label in wire:
+            owner, *path = label.split(".")
+            obj = kernel if owner == "kernel" else ip
+            for attr in path:
+                obj = getattr(obj, attr, None)
+            now["object " + label] = obj
+            if obj is None:
+                continue
+            own = dict(getattr(obj, "__dict__", {}))
+            own.update(getattr(obj, "_trait_values", {}))
+            now["methods " + label] = {k: v for k, v in own.items() if callable(v) and not isinstance(v, type)}
+            for cls in type(obj).__mro__[:-1]:
+                now["class " + cls.__module__ + "." + cls.__qualname__] = dict(vars(cls))
         return now
 
     for name in modules:
@@ -118,6 +140,12 @@ def __nngrade_install(token, modules, classes, preload):
         return (bool(base) and code is not None and getattr(new, "__wrapped__", None) is old
                 and os.path.realpath(code.co_filename).startswith(os.path.realpath(base) + os.sep))
 
+    def added_method(key, name, value):
+        """A method put on an object or a class of the kernel's wiring after the reference
+        (it shadows the class's own); caches Python adds itself are not."""
+        return (key.startswith(("methods ", "class ")) and callable(value)
+                and not name.startswith(("_abc_", "__slotnames__")))
+
     def check():
         """The first call (made by the grader before any student code) takes the reference."""
         problems = []
@@ -126,18 +154,19 @@ def __nngrade_install(token, modules, classes, preload):
             if not before:
                 before.update(now)
             for key, value in now.items():
-                if key in before and not same(before[key], value):
-                    if isinstance(value, dict) and isinstance(before[key], dict):
-                        owner = key.partition(" ")[2]
-                        changed = sorted(k for k, v in before[key].items()
-                                         if (k not in value or not same(v, value[k]))
-                                         and not library_wrapper(v, value.get(k), owner))
-                        if changed:
-                            problems.append(key + ": " + ", ".join(changed[:8]))
-                    else:
-                        problems.append(key)
-                elif key not in before:
+                if key not in before:
                     before[key] = value
+                elif isinstance(value, dict) and isinstance(before[key], dict):
+                    owner = key.partition(" ")[2]
+                    changed = sorted(k for k, v in before[key].items()
+                                     if (k not in value or not same(v, value[k]))
+                                     and not library_wrapper(v, value.get(k), owner))
+                    changed += sorted(k for k, v in value.items() if k not in before[key]
+                                      and added_method(key, k, v))
+                    if changed:
+                        problems.append(key + ": " + ", ".join(changed[:8]))
+                elif not same(before[key], value):
+                    problems.append(key)
             if hooks_changed():
                 problems.append("event callbacks: " + ", ".join(hooks_changed()))
         except Exception as error:
@@ -183,6 +212,25 @@ class Probe:
         except ValueError:
             return ["the integrity probe in the kernel was removed or replaced"]
         return [str(p) for p in found]
+
+
+def canary() -> tuple[str, dict[str, str]]:
+    """A failing test, run after each hidden test as a cell runs (with history, its output
+    unread): code and user_expressions. Its reply must say it failed; a kernel whose error
+    reports were changed (a forged reply, a patched ExecutionResult, ...) says it passed.
+    It looks like a hidden test, so that code that fakes only those cannot spare it."""
+    a = secrets.randbelow(10**6)
+    return (f"### BEGIN HIDDEN TESTS\nassert {a} == {a + 1}, {secrets.token_hex(4)!r}\n"
+            "### END HIDDEN TESTS\n"), {}
+
+
+def canary_problems(reply: dict | None) -> list[str]:
+    """What the reply to the canary says about the kernel's error reports."""
+    if reply is None:
+        return ["the integrity check got no answer from the kernel"]
+    if reply.get("status") == "error" and reply.get("ename") == "AssertionError":
+        return []
+    return ["error reports: a failing check was reported as passing"]
 
 
 def imported_packages(code: str) -> set[str]:

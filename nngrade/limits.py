@@ -17,6 +17,7 @@ class Limits:
     cell_timeout: int = 120  # seconds a cell may run before it is interrupted
     time_limit: int = 900  # seconds for the whole submission, kernel start-up included
     memory_mb: int = 4096  # address space of the kernel (and of the grader process)
+    max_memory_mb: int = 4096  # memory of all its processes together: a cap where a memory cgroup can be made
     max_output_lines: int = 1000  # lines of output kept per cell (nbgrader's LimitOutput)
     max_output_mb: int = 8  # output a cell may send while it runs; the rest is dropped
     max_total_output_mb: int = 32  # output the whole submission may send

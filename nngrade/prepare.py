@@ -27,6 +27,7 @@ from .diagnose import submission_notes
 from .grades import empty_gradebook
 from .guard import Guard
 from .labinfo import LabInfo, lab_info
+from .metadata import conform
 from .protected import unwatched
 from .release import differences, generate_release
 from .results import backup_gradebook
@@ -118,6 +119,11 @@ def build_scratch(setup: Setup, course: Course, student: str, lab: str,
     submitted = None if problem or substitute else {
         name: nbformat.read(scratch.submitted / f"{name}.ipynb", as_version=4) for name in info.notebooks}
     statuses, notes = submission_notes(problem, submitted, info.release)
+    for name, nb in (submitted or {}).items():
+        fixed = conform(nb, info.release[name])
+        if fixed:
+            notes += fixed
+            nbformat.write(nb, scratch.submitted / f"{name}.ipynb")
     skip_reason = None
     if problem or substitute:
         for name in info.notebooks:

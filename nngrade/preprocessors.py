@@ -24,7 +24,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Integer, List, Unicode
 
-from .integrity import Probe
+from .integrity import Probe, canary, canary_problems
 from .sandbox import SandboxKernelManager
 
 NOT_RUN = "NotRun"
@@ -177,15 +177,17 @@ class GuardedExecute(Execute):
         return None
 
     # -- the integrity probe (nngrade.integrity) ------------------------------------
-    def _silent(self, code: str, expressions: dict[str, str] | None = None) -> dict | None:
-        """Run code in the kernel without output or history; the reply's content, or None
-        when the kernel does not answer within probe_timeout."""
-        return run_sync(self._async_silent)(code, expressions or {})
+    def _silent(self, code: str, expressions: dict[str, str] | None = None, like_a_cell: bool = False) -> dict | None:
+        """Run code in the kernel without output or history (or, `like_a_cell`, as a cell
+        runs, its output left unread); the reply's content, or None when the kernel does not
+        answer within probe_timeout."""
+        return run_sync(self._async_silent)(code, expressions or {}, like_a_cell)
 
-    async def _async_silent(self, code: str, expressions: dict[str, str]) -> dict | None:
+    async def _async_silent(self, code: str, expressions: dict[str, str], like_a_cell: bool) -> dict | None:
         assert self.kc is not None
-        msg_id = self.kc.execute(code, silent=True, store_history=False,
-                                 user_expressions=expressions, allow_stdin=False)
+        # stop_on_error=False: a failing canary must not make the kernel abort the next cell
+        msg_id = self.kc.execute(code, silent=not like_a_cell, store_history=like_a_cell,
+                                 user_expressions=expressions, allow_stdin=False, stop_on_error=False)
         deadline = time.monotonic() + self.probe_timeout
         while time.monotonic() < deadline:
             try:
@@ -218,6 +220,8 @@ class GuardedExecute(Execute):
         assert self._probe is not None
         reply = self._silent("", {"probe": self._probe.query()})
         problems = self._probe.problems(reply)
+        if when == "after":
+            problems += canary_problems(self._silent(*canary(), like_a_cell=True))
         if problems:
             self._note("integrity", index, when=when, problems=problems)
 

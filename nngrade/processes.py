@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psutil
@@ -140,8 +140,8 @@ class Forked:
     (nbgrader, nbconvert), which saves seconds per submission over starting Python anew."""
 
     def __init__(self, target: Callable[[], int], cwd: Path, env: dict[str, str], log: Path,
-                 group: Path | None = None) -> None:
-        """group: a cgroup (nngrade.cgroup) the child joins first, with all it will start."""
+                 groups: Sequence[Path] = ()) -> None:
+        """groups: cgroups (nngrade.cgroup) the child joins first, with all it will start."""
         sys.stdout.flush()
         sys.stderr.flush()
         self.returncode: int | None = None
@@ -155,11 +155,11 @@ class Forked:
                 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
                 os.dup2(out, 1)
                 os.dup2(out, 2)
-                if group is not None:
+                for group in groups:
                     try:
                         join(group)
                     except OSError as error:  # the watchdog still counts its processes
-                        print(f"nngrade: no hard task cap for this submission ({error})", file=sys.stderr)
+                        print(f"nngrade: no hard cap {group.name} for this submission ({error})", file=sys.stderr)
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(env)

@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
@@ -171,6 +172,14 @@ class SandboxKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = os.path.join(self.ipc_dir, "k")
         self.connection_file = os.path.join(self.ipc_dir, "kernel.json")
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        """Launch it with its stdout and stderr in `kernel.log` of the ipc folder (watched
+        like all it writes there), not in the grader's log, which the kernel would otherwise
+        hold open, writable, from inside the sandbox."""
+        with open(os.path.join(self.ipc_dir, "kernel.log"), "ab") as log:
+            kw["stdout"] = kw["stderr"] = log
+            await super()._async_launch_kernel(kernel_cmd, **kw)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         if self.kernel_spec is not None:

@@ -11,7 +11,8 @@ notebook itself is cleaned, with the `nh3` sanitizer (the Rust `ammonia` allow-l
   that are already safe, such as the lab's own text, stay as they are;
 - text/html outputs are cleaned; output types a browser could run (JavaScript, SVG,
   widgets, anything not in `KEPT_OUTPUTS`) are dropped with a plain-text note;
-- raw cells meant for HTML are cleaned.
+- raw cells meant for HTML are cleaned;
+- the notebook's saved widget state (metadata `widgets`) is dropped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import nh3
-from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 
 # Output types rendered without running anything (text/html is cleaned first).
@@ -97,14 +98,25 @@ def is_clean(html: str) -> bool:
     return tags <= kept_tags and text == kept_text
 
 
-def clean_markdown(source: str) -> str:
+def _render(source: str, attachments: dict[str, Any] | None = None) -> str | None:
+    """The HTML nbconvert renders the markdown to (with the cell's attachments), or None when
+    it cannot (a reference to a missing attachment, say)."""
+    try:
+        renderer = IPythonRenderer(escape=False, attachments=dict(attachments or {}))
+        return MarkdownWithMath(renderer=renderer).render(source)
+    except Exception:  # nbconvert's InvalidNotebook, or anything a malformed cell triggers
+        return None
+
+
+def clean_markdown(source: str, attachments: dict[str, Any] | None = None) -> str:
     """The markdown unchanged if what it renders to is clean; else the cleaned HTML of its
-    rendering (which markdown renderers show as it is)."""
-    rendered = markdown2html_mistune(source)
-    if is_clean(rendered):
+    rendering (which markdown renderers show as it is); the text as a code block when it
+    cannot be rendered at all."""
+    rendered = _render(source, attachments)
+    if rendered is not None and is_clean(rendered):
         return source
-    cleaned = clean_html(rendered)
-    if is_clean(markdown2html_mistune(cleaned)):
+    cleaned = clean_html(rendered) if rendered is not None else None
+    if cleaned is not None and (again := _render(cleaned)) is not None and is_clean(again):
         return cleaned
     fence = "~" * (1 + max((len(run) for run in source.split() if set(run) == {"~"}), default=2))
     return f"{fence}text\n{source}\n{fence}"  # a last resort: show the text as code
@@ -130,7 +142,7 @@ def sanitize_cell(cell: NotebookNode) -> bool:
     """Clean one cell in place; True if anything changed."""
     before = repr(cell)
     if cell.cell_type == "markdown":
-        cell.source = clean_markdown(cell.source)
+        cell.source = clean_markdown(cell.source, cell.get("attachments"))
     elif cell.cell_type == "raw":
         fmt = str(cell.metadata.get("format", cell.metadata.get("raw_mimetype", ""))).lower()
         if "html" in fmt or "markdown" in fmt:
@@ -143,5 +155,8 @@ def sanitize_cell(cell: NotebookNode) -> bool:
 
 
 def sanitize_notebook(nb: NotebookNode) -> int:
-    """Clean every cell of the notebook in place; returns how many cells changed."""
+    """Clean the notebook in place: every cell, and its saved widget state (nbconvert's
+    templates load the widget manager for it, which renders an HTML widget's value as
+    HTML); returns how many cells changed."""
+    nb.metadata.pop("widgets", None)
     return sum(sanitize_cell(cell) for cell in nb.cells)

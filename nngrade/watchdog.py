@@ -9,6 +9,7 @@ grader process. A submission over a limit is killed like one past its deadline.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from .cgroup import refused_forks
@@ -55,12 +56,12 @@ def folder_bytes(folder: Path, stop_at: int) -> int:
 
 
 def over_limits(pid: int, folder: Path, limits: Limits, disk: bool = True,
-                base: int = 0, group: Path | None = None) -> tuple[str, str] | None:
+                base: int = 0, groups: Sequence[Path] = ()) -> tuple[str, str] | None:
     """(status, note) when the submission graded by process `pid` is over its process limit
-    (or met the task cap of its cgroup `group`), or (with `disk`) has written more than its
+    (or met the task cap of its cgroups `groups`), or (with `disk`) has written more than its
     disk limit into `folder` (which held `base` bytes when it started); None when it is
     within both."""
-    if group is not None and refused_forks(group):
+    if any(refused_forks(group) for group in groups):
         return PROCESSES, (f"The code started more than {limits.max_tasks} processes and threads at "
                            "once; the system refused more and it was stopped.")
     if count_processes(pid, limits.max_processes + OURS) > limits.max_processes + OURS:

@@ -32,6 +32,7 @@ EXPECTED_STATUS = {
     "huge": "ok", "tamper": "ok", "badjson": "invalid notebook", "empty": "invalid notebook",
     "debug": "ok", "helpers": "ok", "noasserts": "tampered", "swallow": "tampered",
     "clearerrors": "tampered", "lenient": "tampered", "escape": "ok", "spy": "ok", "planter": "ok",
+    "quiet": "tampered", "forged": "tampered", "pasted": "ok",
 }
 # What the feedback must say, beyond the status.
 EXPLANATION = {
@@ -48,11 +49,15 @@ EXPLANATION = {
     "swallow": "custom exception handler",
     "clearerrors": "event callbacks",
     "lenient": "members numpy: allclose",
+    "quiet": "methods kernel.session: send",
+    "forged": "error reports: a failing check was reported as passing",
+    "pasted": "carried nbgrader metadata (a second copy of the lab",
 }
 
 
-FULL_MARKS = ("reference", "loop", "sysexit", "membomb", "huge", "tamper", "debug", "escape", "spy", "planter")
-NO_MARKS = ("blank", "badjson", "empty", "noasserts", "swallow", "clearerrors", "lenient")
+FULL_MARKS = ("reference", "loop", "sysexit", "membomb", "huge", "tamper", "debug", "escape", "spy", "planter",
+              "pasted")
+NO_MARKS = ("blank", "badjson", "empty", "noasserts", "swallow", "clearerrors", "lenient", "quiet", "forged")
 SOME_MARKS = ("wrong", "osexit", "killself", "renamed", "nan", "helpers")
 UNREADABLE = {"badjson": '{"cells": [', "empty": ""}  # collected from a zip
 

@@ -202,6 +202,61 @@ np.testing.assert_allclose = lambda *args, **kwargs: None
 np.array_equal = lambda *args, **kwargs: True
 """
 
+# A Session.send that drops the error of a cell and rewrites its reply to "ok" (no error ever
+# reaches nbgrader), in a cell tagged like nngrade's report so as to vanish from its view.
+QUIET_SESSION = """
+_session = get_ipython().kernel.session
+_send = _session.send
+def _quiet(stream, msg_or_type, content=None, *args, **kwargs):
+    kind = msg_or_type if isinstance(msg_or_type, str) else msg_or_type["header"]["msg_type"]
+    if kind == "error":
+        return None
+    if kind == "execute_reply" and isinstance(content, dict) and content.get("status") == "error":
+        content = {"status": "ok", "execution_count": content.get("execution_count"),
+                   "user_expressions": {}, "payload": []}
+    return _send(stream, msg_or_type, content, *args, **kwargs)
+_session.send = _quiet
+"""
+
+# Replies forged as "ok" and errors printed to stderr only (which never fails a test).
+FORGED_REPLY = """
+from IPython.core.interactiveshell import ExecutionResult
+ExecutionResult.success = property(lambda self: True)
+class _Formatter:
+    def __init__(self, wrapped):
+        self._wrapped = wrapped
+    def __getattr__(self, name):
+        return getattr(self._wrapped, name)
+    def structured_traceback(self, *args, **kwargs):
+        raise KeyboardInterrupt  # IPython then prints the error's name to stderr, and no error
+get_ipython().InteractiveTB = _Formatter(get_ipython().InteractiveTB)
+"""
+
+def hidden_cell(code: str, base: Case) -> Case:
+    """`base` with a first code cell running `code`, tagged as nngrade's grading report."""
+    def case(lab: Lab) -> NotebookNode:
+        nb = prepended(code, base)(lab)
+        nb.cells[0].metadata["tags"] = ["nngrade-report"]
+        return nb
+    return case
+
+
+def clumsy_metadata(lab: Lab) -> NotebookNode:
+    """The reference as an editor and copy-paste leave it: a pasted copy of the first test
+    (same nbgrader id) before the answers, another test's id renamed, points and flags changed,
+    and a written answer whose pasted image lost its attachment."""
+    nb = lab.reference()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and _meta(cell).get("solution"):
+            cell.source += "\n\n![my plot](attachment:plot.png)"
+    tests = lab.test_cells(nb)
+    _meta(nb.cells[tests[1]])["grade_id"] += "_mine"
+    _meta(nb.cells[tests[2]])["points"] = 1000
+    answer = _meta(lab.answer(nb, 0))
+    answer.update(grade=True, points=100)
+    nb.cells.insert(lab.answer_cells(nb)[0], copy.deepcopy(nb.cells[tests[0]]))
+    return nb
+
 
 def marking(name: str) -> str:
     """Code that names the calling process `name` (its /proc/<pid>/comm, kept by the
@@ -255,6 +310,22 @@ time.sleep(600)
 """
 
 
+# Three children of 600 MB each (named NNGRADE_MEMFORK), each within the per-process limit,
+# together over the submission's memory cap.
+MEMFORK = marking("NNGRADE_MEMFORK") + """
+import os, time
+_kids = []
+for _ in range(3):
+    _pid = os.fork()
+    if _pid == 0:
+        _b = bytearray(600 * 2**20)
+        time.sleep(5)
+        os._exit(0)
+    _kids.append(_pid)
+for _pid in _kids:
+    os.waitpid(_pid, 0)
+"""
+
 def filling(folder: str) -> str:
     """100 MB written into `folder` (a Python expression), then a wait for the watchdog."""
     return f"""
@@ -305,6 +376,13 @@ for _p in ({[str(p) for p in paths]!r} + glob.glob("/tmp/nngrade-*/*/gradebook.d
             _leaks.append(_p)
     except OSError:
         pass
+for _fd in os.listdir("/proc/self/fd"):  # files of the grader held open (its log)
+    try:
+        _target = os.readlink(f"/proc/self/fd/{{_fd}}")
+    except OSError:
+        continue
+    if _target.startswith("/") and "/nngrade-" in _target and "/ipc/" not in _target:
+        _leaks.append(_target)
 if _leaks:
     print("LEAKED", _leaks)
 try:
@@ -364,6 +442,9 @@ def hostile(targets: dict[str, Path]) -> dict[str, Case]:
         "swallow": prepended(SWALLOW, wrong_answers),
         "clearerrors": prepended(CLEAR_ERRORS, wrong_answers),
         "lenient": prepended(LENIENT_NUMPY, wrong_answers),
+        "quiet": hidden_cell(QUIET_SESSION, wrong_answers),
+        "forged": prepended(FORGED_REPLY, wrong_answers),
+        "pasted": clumsy_metadata,
     }
 
 

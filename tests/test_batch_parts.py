@@ -21,6 +21,7 @@ from nngrade.guard import Guard
 from nngrade.harvest import harvest
 from nngrade.labinfo import LabInfo
 from nngrade.limits import Limits
+from nngrade.metadata import conform
 from nngrade.prepare import Setup, build_scratch, python_path, sandbox_view
 from nngrade.processes import kill_tree
 from nngrade.schedule import SKIP_SECONDS, Queue, plan, time_allowed
@@ -235,3 +236,28 @@ def test_a_full_disk_in_a_cell_is_reported():
     cells[0].outputs[0].evalue = "[Errno 27] File too large"
     statuses, notes = diagnose({"journal": []}, cells, Limits(max_file_mb=8))
     assert statuses == [DISK] and "larger than 8 MB" in notes[0]
+
+
+def test_nbgrader_metadata_is_made_the_lab_s():
+    """Pasted copies of a test, a renamed id, flags and points a student changed: the
+    release's metadata wins, every other cell runs as the student's own (nbgrader stopped
+    on each of these, and correct work scored 0)."""
+    def cell(source: str, **meta) -> nbformat.NotebookNode:
+        return new_code_cell(source, metadata={"nbgrader": meta} if meta else {})
+
+    test = {"grade": True, "grade_id": "t", "locked": True, "points": 2, "solution": False}
+    answer = {"grade": False, "grade_id": "a", "locked": False, "solution": True}
+    release = new_notebook(cells=[cell("def f(): raise NotImplementedError", **answer),
+                                  cell("assert f() == 1", **test)])
+    nb = new_notebook(cells=[
+        cell("pass", **test),  # a fake placed first under the test's id
+        cell("def f(): return 1", **{**answer, "grade": True, "points": 100}),
+        cell("assert f() == 1", **{**test, "points": 1000}),
+        cell("assert f() == 1", **{**test, "grade_id": "t_mine"}),
+        cell("x = 1", grade=True),
+    ])
+    notes = conform(nb, release)
+    assert [c.metadata.get("nbgrader") for c in nb.cells] == [None, answer, test, None, None]
+    assert len(notes) == 3 and "second copy of the lab's cell `t`" in notes[0]
+    assert "`t_mine`, which is no cell of the lab" in notes[1] and "incomplete" in notes[2]
+    assert conform(nb, release) == []

@@ -76,8 +76,8 @@ def _wait_for(condition, seconds: float = 10.0) -> bool:
 
 @needs_cgroup
 def test_forks_stop_at_the_cap_and_remove_kills_them_all(tmp_path):
-    group = cgroup.create(10)
-    assert group is not None and (group / "pids.max").read_text().strip() == "10"
+    (group,) = cgroup.create(10)
+    assert (group / "pids.max").read_text().strip() == "10"
     proc = subprocess.Popen([sys.executable, "-c", FORKER], stdout=subprocess.PIPE, text=True,
                             preexec_fn=lambda: cgroup.join(group))
     try:
@@ -85,7 +85,7 @@ def test_forks_stop_at_the_cap_and_remove_kills_them_all(tmp_path):
         assert int(made) == 9 and error == "BlockingIOError"  # 10 tasks: the forker and 9 children
         assert len(cgroup.members(group)) == 10
         assert cgroup.refused_forks(group) == 1
-        status, note = over_limits(proc.pid, tmp_path, Limits(max_tasks=10), group=group) or ("", "")
+        status, note = over_limits(proc.pid, tmp_path, Limits(max_tasks=10), groups=[group]) or ("", "")
         assert status == PROCESSES and "more than 10 processes and threads" in note
     finally:
         cgroup.remove(group)
@@ -96,8 +96,7 @@ def test_forks_stop_at_the_cap_and_remove_kills_them_all(tmp_path):
 
 @needs_cgroup
 def test_remove_kills_a_daemon_that_left_its_parent():
-    group = cgroup.create(20)
-    assert group is not None
+    (group,) = cgroup.create(20)
     assert cgroup.refused_forks(group) == 0
     subprocess.run([sys.executable, "-c", DAEMON], preexec_fn=lambda: cgroup.join(group), check=True)
     assert _wait_for(lambda: len(cgroup.members(group)) == 1)  # the daemon, now init's child
@@ -110,10 +109,9 @@ def test_remove_kills_a_daemon_that_left_its_parent():
 
 @needs_cgroup
 def test_a_forked_grader_process_joins_its_group(tmp_path):
-    group = cgroup.create(50)
-    assert group is not None
+    (group,) = cgroup.create(50)
     child = Forked(lambda: (time.sleep(5), 0)[1], cwd=tmp_path, env=dict(os.environ), log=tmp_path / "log",
-                   group=group)
+                   groups=[group])
     try:
         assert _wait_for(lambda: cgroup.members(group) == [child.pid])
     finally:
@@ -122,19 +120,20 @@ def test_a_forked_grader_process_joins_its_group(tmp_path):
 
 
 def test_without_a_usable_hierarchy_there_is_no_cap(monkeypatch, tmp_path):
-    monkeypatch.setattr(cgroup, "_own_parents", lambda: [tmp_path / "not-a-cgroup"])
+    monkeypatch.setattr(cgroup, "_own_parents", lambda controller: [tmp_path / "not-a-cgroup"])
     cgroup.parent.cache_clear()
     try:
-        assert cgroup.parent() is None
+        assert cgroup.parent() is None and cgroup.parent(cgroup.MEMORY) is None
         assert "no cgroup with the pids controller" in (cgroup.problem() or "")
-        assert cgroup.create(10) is None
+        assert "no cgroup with the memory controller" in (cgroup.problem(cgroup.MEMORY) or "")
+        assert cgroup.create(10, 1024) == []
     finally:
         cgroup.parent.cache_clear()
 
 
 def test_a_plain_folder_is_not_taken_for_a_cgroup(monkeypatch, tmp_path):
     """mkdir works in an ordinary folder, but moving a process into it does not: no cap."""
-    monkeypatch.setattr(cgroup, "_own_parents", lambda: [tmp_path])
+    monkeypatch.setattr(cgroup, "_own_parents", lambda controller: [tmp_path])
     cgroup.parent.cache_clear()
     try:
         assert cgroup.parent() is None
@@ -154,8 +153,7 @@ def test_groups_of_an_nngrade_that_was_killed_are_swept():
     stale.mkdir()
     sleeper = subprocess.Popen(["sleep", "600"])
     cgroup.join(stale, sleeper.pid)
-    mine = cgroup.create(5)
-    assert mine is not None
+    (mine,) = cgroup.create(5)
     try:
         cgroup.parent.cache_clear()
         assert cgroup.parent() == where
@@ -169,8 +167,7 @@ def test_groups_of_an_nngrade_that_was_killed_are_swept():
 
 @needs_cgroup
 def test_remove_kills_a_process_that_keeps_changing_its_pid():
-    group = cgroup.create(20)
-    assert group is not None
+    (group,) = cgroup.create(20)
     subprocess.run([sys.executable, "-c", HOPPER], preexec_fn=lambda: cgroup.join(group), check=True)
     time.sleep(0.2)
     assert cgroup.members(group)  # hopping
@@ -178,3 +175,20 @@ def test_remove_kills_a_process_that_keeps_changing_its_pid():
     assert not group.exists()
     time.sleep(0.2)
     assert marked_processes("NNGRADE_HOPPER") == []
+
+
+@pytest.mark.skipif(bool(cgroup.problem(cgroup.MEMORY)), reason=f"{cgroup.problem(cgroup.MEMORY)}")
+def test_processes_share_one_memory_cap():
+    """Four processes of 40 MB each under one cap of 100 MB: the OOM killer stops some of them
+    (RLIMIT_AS, per process, would let them all through), and the group counts it."""
+    groups = cgroup.create(20, 100)
+    assert any((g / f).exists() for g in groups for f in ("memory.limit_in_bytes", "memory.max"))
+    hog = "import os, time\nos.fork()\nos.fork()\nb = bytearray(40 * 2**20)\ntime.sleep(2)\n"
+    try:
+        subprocess.run([sys.executable, "-c", hog], preexec_fn=lambda: [cgroup.join(g) for g in groups],
+                       timeout=60, check=False)
+        assert sum(cgroup.oom_kills(g) for g in groups) >= 1
+    finally:
+        for group in groups:
+            cgroup.remove(group)
+    assert not any(g.exists() for g in groups)

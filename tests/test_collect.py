@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import tarfile
 import time
 import unicodedata
@@ -211,3 +212,29 @@ def test_collect_from_a_zip_of_the_whole_class(course, lab, tmp_path):
     report = collect(course, tmp_path / "class.zip", [LAB])
     assert report.collected == [("2002", LAB), ("alice", LAB)]
     assert len(report.problems) == 1 and "broken.zip" in report.problems[0]
+
+
+def test_odd_files_from_a_clumsy_or_hostile_class(course, lab, tmp_path):
+    """JSON nested past Python's recursion limit, a name too long for a folder, a notebook
+    saved with a byte-order mark or as UTF-16, a FIFO: each is collected or reported, and
+    the class is collected all the same."""
+    ref = nb_bytes(lab.reference())
+    deep = ref.replace(b'"metadata": {', b'"metadata": {"deep": ' + b"[" * 100_000 + b"]" * 100_000 + b",", 1)
+    src = put(tmp_path / "dl", {
+        f"deep_{LAB}.ipynb": deep,
+        f"bom_{LAB}.ipynb": b"\xef\xbb\xbf" + ref,
+        f"wide_{LAB}.ipynb": ref.decode().encode("utf-16"),
+        f"ok_{LAB}.ipynb": ref,
+        "long.zip": zipped({"é" * 130 + f"/{LAB}/{LAB}.ipynb": ref, "a" * 300 + f"_{LAB}.ipynb": ref}),
+    })
+    (src / "fifo" / LAB).mkdir(parents=True)
+    os.mkfifo(src / "fifo" / LAB / f"{LAB}.ipynb")
+    report = collect(course, src, [LAB])
+    students = {s for s, _ in report.collected}
+    assert {"deep", "bom", "wide", "ok"} <= students and len(students) == 6, report
+    assert all(len(s.encode()) <= 100 for s in students)
+    assert any("not a plain file" in p and "fifo" in p for p in report.problems), report.problems
+    for student in ("bom", "wide"):  # converted to plain UTF-8, with a note
+        assert submitted(course, student) == ref
+        assert "converted to plain UTF-8" in report.notes[(student, LAB)][0]
+    assert submitted(course, "deep") == deep  # kept: autograde grades it as an invalid notebook

@@ -30,6 +30,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from nngrade.course import Course
 from nngrade.feedback import (
     HIDDEN_PLACEHOLDER,
+    REPORT_TAG,
     HideHiddenTests,
     failing_line,
     generate_feedback,
@@ -291,3 +292,33 @@ def test_real_autograde_feedback(tmp_path):
         html = (root / "grading" / "feedback" / student / lab_name / f"{lab_name}.html").read_text()
         check_page(html, secrets)
         assert HIDDEN_PLACEHOLDER in html
+
+
+def test_markdown_with_a_missing_attachment_is_shown_as_text():
+    """nbconvert cannot render `attachment:` links to attachments the cell does not have (it
+    raised, and stopped the batch); the cell is then shown as text. One it has renders."""
+    source = "My answer ![plot](attachment:gone.png) <img src=x onerror=alert(1)>"
+    cleaned = clean_markdown(source)
+    assert cleaned.startswith("~~~text\n") and source in cleaned
+    png = {"image/png": "iVBORw0KGgo="}
+    assert clean_markdown("![plot](attachment:p.png)", {"p.png": png}) == "![plot](attachment:p.png)"
+
+
+def test_saved_widget_state_is_dropped():
+    """nbconvert's page (the formgrader's too) loads the widget manager for a notebook's saved
+    widget state, which renders an HTML widget's value, `<img onerror=...>` included."""
+    nb = nbformat.v4.new_notebook(cells=[new_markdown_cell("text")])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"m": {
+        "model_name": "HTMLModel", "state": {"value": "<img src=x onerror=alert(1)>"}}}}}
+    out = with_report(nbformat.writes(nb).encode(), Record("s", "lab", "ok"))
+    assert b"widget" not in out and b"onerror" not in out
+
+
+def test_a_student_cell_tagged_as_the_report_stays_visible():
+    nb = nbformat.v4.new_notebook(cells=[new_markdown_cell("mine"), new_code_cell("cheat()")])
+    for cell in nb.cells:
+        cell.metadata["tags"] = [REPORT_TAG, "keep"]
+    out = nbformat.reads(with_report(nbformat.writes(nb).encode(), Record("s", "lab", "ok")).decode(), as_version=4)
+    assert [c.source for c in out.cells[1:]] == ["mine", "cheat()"]
+    assert [c.metadata.tags for c in out.cells[1:]] == [["keep"], ["keep"]]
+    assert REPORT_TAG in out.cells[0].metadata.tags

@@ -19,7 +19,7 @@ from nbgrader.utils import compute_checksum
 from nngrade.diagnose import diagnose
 from nngrade.grades import merge_grades, with_scores
 from nngrade.guard import Guard
-from nngrade.integrity import Probe, imported_packages, lab_definitions
+from nngrade.integrity import Probe, canary, canary_problems, imported_packages, lab_definitions
 from nngrade.limits import Limits
 from nngrade.protected import unwatched
 from nngrade.sandbox import Sandbox, bwrap_problem
@@ -141,8 +141,9 @@ def kernel():
     km.shutdown_kernel(now=True)
 
 
-def _run(kc, code: str, expressions: dict | None = None) -> dict:
-    msg_id = kc.execute(code, silent=True, store_history=False, user_expressions=expressions or {})
+def _run(kc, code: str, expressions: dict | None = None, like_a_cell: bool = False) -> dict:
+    msg_id = kc.execute(code, silent=not like_a_cell, store_history=like_a_cell, user_expressions=expressions or {},
+                        stop_on_error=False)
     while True:
         reply = kc.get_shell_msg(timeout=60)
         if reply["parent_header"].get("msg_id") == msg_id:
@@ -157,8 +158,10 @@ def test_probe_reports_each_way_to_fake_a_test(kernel):
         return probe.problems(_run(kernel, "", {"probe": probe.query()}))
 
     assert problems() == []  # the reference
-    _run(kernel, "import numpy as np\nimport math\nx = np.ones(3)\ndef rel_error(a, b): return 1\nsum = 3")
-    assert problems() == []  # ordinary student code
+    _run(kernel, "import numpy as np\nimport math\nx = np.ones(3)\ndef rel_error(a, b): return 1\nsum = 3\n"
+         "print(x)\nimport sys; print('note', file=sys.stderr)\nfrom IPython.display import display; display(x)")
+    _run(kernel, "1 / 0")
+    assert problems() == []  # ordinary student code, its output and its errors
     attacks = {
         "np.allclose = lambda *a, **k: True": "members numpy: allclose",
         "import builtins; builtins.abs = lambda x: 0": "members builtins: abs",
@@ -168,11 +171,25 @@ def test_probe_reports_each_way_to_fake_a_test(kernel):
         "get_ipython().events.register('post_run_cell', lambda r: None)": "event callbacks: post_run_cell",
         "get_ipython().showtraceback = lambda *a, **k: None": "IPython showtraceback",
         "import sys; sys.settrace(lambda *a: None)": "trace function",
+        # a Session.send that drops the error of a cell and says its reply was ok
+        "_s = get_ipython().kernel.session; _f = _s.send; _s.send = lambda *a, **k: _f(*a, **k)":
+            "methods kernel.session: send",
+        "import jupyter_client.session as _js; _g = _js.Session.send\n"
+        "_js.Session.send = lambda self, *a, **k: _g(self, *a, **k)": "class jupyter_client.session.Session: send",
+        "_t = get_ipython().kernel.iopub_thread.socket; _h = _t.send_multipart\n"
+        "_t.send_multipart = lambda *a, **k: _h(*a, **k)": "methods kernel.iopub_thread.socket: send_multipart",
     }
     for code, expected in attacks.items():
         assert _run(kernel, code)["status"] == "ok", code
         found = problems()
-        assert any(p.startswith(expected) for p in found), (code, found)
+        assert any(p.startswith(expected) for p in found), (code, "; ".join(found))
+    assert canary_problems(_run(kernel, *canary(), like_a_cell=True)) == []
+    # a reply forged as "ok" (nothing above forged one): the canary, a failing test, passes
+    _run(kernel, "from IPython.core.interactiveshell import ExecutionResult\n"
+         "ExecutionResult.success = property(lambda self: True)")
+    assert canary_problems(_run(kernel, *canary(), like_a_cell=True)) == [
+        "error reports: a failing check was reported as passing"]
+    assert any(p.startswith("class IPython.core.interactiveshell.ExecutionResult: success") for p in problems())
     _run(kernel, f"{probe.name} = lambda: 'all fine'")
     assert problems() == ["the integrity probe in the kernel was removed or replaced"]
     assert probe.problems(None) == ["the integrity check got no answer from the kernel"]
