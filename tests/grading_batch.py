@@ -32,7 +32,7 @@ EXPECTED_STATUS = {
     "huge": "ok", "tamper": "ok", "badjson": "invalid notebook", "empty": "invalid notebook",
     "debug": "ok", "helpers": "ok", "noasserts": "tampered", "swallow": "tampered",
     "clearerrors": "tampered", "lenient": "tampered", "escape": "ok", "spy": "ok", "planter": "ok",
-    "quiet": "tampered", "forged": "tampered", "pasted": "ok",
+    "quiet": "tampered", "forged": "tampered", "pasted": "ok", "liar": "ok",
 }
 # What the feedback must say, beyond the status.
 EXPLANATION = {
@@ -58,7 +58,7 @@ EXPLANATION = {
 FULL_MARKS = ("reference", "loop", "sysexit", "membomb", "huge", "tamper", "debug", "escape", "spy", "planter",
               "pasted")
 NO_MARKS = ("blank", "badjson", "empty", "noasserts", "swallow", "clearerrors", "lenient", "quiet", "forged")
-SOME_MARKS = ("wrong", "osexit", "killself", "renamed", "nan", "helpers")
+SOME_MARKS = ("wrong", "osexit", "killself", "renamed", "nan", "helpers", "liar")
 UNREADABLE = {"badjson": '{"cells": [', "empty": ""}  # collected from a zip
 
 
@@ -141,6 +141,8 @@ def test_scores_follow_what_ran(graded):
         assert 0 < tests(student) < full, (student, graded.rows[student])
     if "helpers" in graded.names:  # rebinding the lab's helpers (rel_error) earns nothing
         assert tests("helpers") == tests("wrong")
+    if "liar" in graded.names:  # a poor model whose arrays claim to equal anything loses the training test only
+        assert {name for name in points if float(graded.rows["liar"][name] or 0) < points[name]} == {"test_train_mlp"}
     first_test, last_test = list(points)[0], list(points)[-1]
     if "edited" in graded.names:
         assert float(graded.rows["edited"][first_test]) == 0

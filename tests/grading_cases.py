@@ -179,6 +179,22 @@ def rebound_helpers(lab: Lab) -> NotebookNode:
     return nb
 
 
+# A poor model (its output classes rotated) whose linear_forward returns an array that says it
+# equals anything, so that `predict(...) == y` would report every prediction right.
+LYING_ARRAYS = """
+class _EqualToAll(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(self), bool).view(_EqualToAll)
+_train_mlp, _linear_forward = train_mlp, linear_forward
+def train_mlp(*args, **kwargs):
+    params, losses = _train_mlp(*args, **kwargs)
+    params["W2"], params["b2"] = np.roll(params["W2"], 1, axis=1), np.roll(params["b2"], 1)
+    return params, losses
+def linear_forward(x, w, b):
+    out, cache = _linear_forward(x, w, b)
+    return np.asarray(out).view(_EqualToAll), cache
+"""
+
 # Ways to make failing tests pass by changing the kernel (run on wrong answers).
 NO_ASSERTS = """
 import ast
@@ -445,6 +461,7 @@ def hostile(targets: dict[str, Path]) -> dict[str, Case]:
         "quiet": hidden_cell(QUIET_SESSION, wrong_answers),
         "forged": prepended(FORGED_REPLY, wrong_answers),
         "pasted": clumsy_metadata,
+        "liar": appended(-1, LYING_ARRAYS),
     }
 
 

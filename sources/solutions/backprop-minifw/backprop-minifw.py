@@ -409,7 +409,7 @@ def predict(params, X):
     h, _ = linear_forward(X, params["W1"], params["b1"])
     h, _ = relu_forward(h)
     logits, _ = linear_forward(h, params["W2"], params["b2"])
-    return np.argmax(logits, axis=1)
+    return np.argmax(np.asarray(logits), axis=1)
 
 
 # %% nbgrader={"grade": false, "grade_id": "train_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -506,9 +506,17 @@ finally:
     linear_backward, sgd_momentum_step = _linear_backward, _sgd_momentum_step
 assert _calls["linear_backward"] >= 15 and _calls["sgd_momentum_step"] >= 15, _calls
 assert _params["W1"].shape == (64, 48) and len(_losses) == 15
-_accuracy = np.mean(predict(_params, _scaler.transform(_Xte)) == _yte)
+
+
+def _reference_accuracy(p, X, y):
+    """Accuracy of the trained parameters through a forward pass written here (plain float64 arrays)."""
+    W1, b1, W2, b2 = (np.array(p[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2"))
+    return float(np.mean(np.argmax(np.maximum(X @ W1 + b1, 0) @ W2 + b2, axis=1) == np.asarray(y)))
+
+
+_accuracy = _reference_accuracy(_params, _scaler.transform(_Xte), _yte)
 assert _accuracy > 0.93, _accuracy
-assert np.mean(predict(params, X_test) == y_test) > 0.93
+assert _reference_accuracy(params, X_test, y_test) > 0.93
 ### END HIDDEN TESTS
 
 # %% [markdown]
