@@ -1109,7 +1109,7 @@ def compare_models(X_train, y_train, X_test, y_test, epochs=10, seed=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_compare_models", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_compare_models", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="pytorch"
 _res = compare_models(Xd_train[:300], yd_train[:300], Xd_test[:100], yd_test[:100], epochs=2, seed=0)
 assert isinstance(_res, dict) and set(_res) == {"softmax", "mlp"}, "return a dict with the keys 'softmax' and 'mlp'"
 for _name, _r in _res.items():
@@ -1117,8 +1117,75 @@ for _name, _r in _res.items():
     assert len(_r["losses"]) == 2, f"{_name}: expected one loss per epoch (2), got {len(_r['losses'])}"
 ### BEGIN HIDDEN TESTS
 _Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
-_res = compare_models(_Xa[:1500], _ya[:1500], _Xh, _yh, epochs=5, seed=1)
+_trained, _train_classifier = [], train_classifier
+
+
+def train_classifier(model, *args, **kwargs):  # records the models compare_models trains and their losses
+    _losses = _train_classifier(model, *args, **kwargs)
+    _trained.append((model, _losses))
+    return _losses
+
+
+try:
+    _res = compare_models(_Xa[:1500], _ya[:1500], _Xh, _yh, epochs=5, seed=1)
+finally:
+    train_classifier = _train_classifier
 print({name: (round(float(r["accuracy"]), 3), round(float(r["losses"][-1]), 4)) for name, r in _res.items()})
+assert len(_trained) == 2, f"compare_models must train its two models with train_classifier, it trained {len(_trained)}"
+# the accuracies and losses returned must be those of the models trained (computed here, not by predict_classes)
+_kinds = []
+for _model, _losses in _trained:
+    _model.eval()
+    with torch.no_grad():
+        _z = _model(torch.as_tensor(_Xh, dtype=torch.float32, device=next(_model.parameters()).device)).cpu().numpy()
+    _name = "softmax" if sum(isinstance(_m, nn.Linear) for _m in _model.modules()) == 1 else "mlp"
+    _kinds.append(_name)
+    _acc = float(np.mean(_z.argmax(axis=1) == _yh))
+    assert abs(float(_res[_name]["accuracy"]) - _acc) <= 2 / len(_yh), \
+        f"{_name}: compare_models returned accuracy {float(_res[_name]['accuracy']):.4f}, its trained model has {_acc:.4f}"
+    assert np.allclose(np.asarray(_res[_name]["losses"], dtype=np.float64), np.asarray(_losses, dtype=np.float64)), \
+        f"{_name}: the losses returned are not those train_classifier returned"
+assert sorted(_kinds) == ["mlp", "softmax"], f"expected one softmax regression and one MLP, trained {_kinds}"
+assert _res["softmax"]["accuracy"] >= 0.84, f"softmax regression: expected >= 0.84, got {_res['softmax']['accuracy']:.3f}"
+assert _res["mlp"]["accuracy"] >= 0.86, f"MLP: expected >= 0.86, got {_res['mlp']['accuracy']:.3f}"
+assert _res["mlp"]["losses"][-1] < _res["softmax"]["losses"][-1], "the MLP should fit the training data better"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_compare_models", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false} track="tensorflow"
+_res = compare_models(Xd_train[:300], yd_train[:300], Xd_test[:100], yd_test[:100], epochs=2, seed=0)
+assert isinstance(_res, dict) and set(_res) == {"softmax", "mlp"}, "return a dict with the keys 'softmax' and 'mlp'"
+for _name, _r in _res.items():
+    assert 0.0 <= float(_r["accuracy"]) <= 1.0, f"{_name}: accuracy must be a fraction, got {_r['accuracy']}"
+    assert len(_r["losses"]) == 2, f"{_name}: expected one loss per epoch (2), got {len(_r['losses'])}"
+### BEGIN HIDDEN TESTS
+_Xa, _Xh, _ya, _yh = mf.train_test_split(Xd, yd, test_size=0.25, seed=1618)
+_trained, _train_classifier = [], train_classifier
+
+
+def train_classifier(model, *args, **kwargs):  # records the models compare_models trains and their losses
+    _losses = _train_classifier(model, *args, **kwargs)
+    _trained.append((model, _losses))
+    return _losses
+
+
+try:
+    _res = compare_models(_Xa[:1500], _ya[:1500], _Xh, _yh, epochs=5, seed=1)
+finally:
+    train_classifier = _train_classifier
+print({name: (round(float(r["accuracy"]), 3), round(float(r["losses"][-1]), 4)) for name, r in _res.items()})
+assert len(_trained) == 2, f"compare_models must train its two models with train_classifier, it trained {len(_trained)}"
+# the accuracies and losses returned must be those of the models trained (computed here, not by predict_classes)
+_kinds = []
+for _model, _losses in _trained:
+    _z = keras.ops.convert_to_numpy(_model(np.asarray(_Xh, dtype=np.float32), training=False))
+    _name = "softmax" if sum(isinstance(_l, keras.layers.Dense) for _l in _model.layers) == 1 else "mlp"
+    _kinds.append(_name)
+    _acc = float(np.mean(_z.argmax(axis=1) == _yh))
+    assert abs(float(_res[_name]["accuracy"]) - _acc) <= 2 / len(_yh), \
+        f"{_name}: compare_models returned accuracy {float(_res[_name]['accuracy']):.4f}, its trained model has {_acc:.4f}"
+    assert np.allclose(np.asarray(_res[_name]["losses"], dtype=np.float64), np.asarray(_losses, dtype=np.float64)), \
+        f"{_name}: the losses returned are not those train_classifier returned"
+assert sorted(_kinds) == ["mlp", "softmax"], f"expected one softmax regression and one MLP, trained {_kinds}"
 assert _res["softmax"]["accuracy"] >= 0.84, f"softmax regression: expected >= 0.84, got {_res['softmax']['accuracy']:.3f}"
 assert _res["mlp"]["accuracy"] >= 0.86, f"MLP: expected >= 0.86, got {_res['mlp']['accuracy']:.3f}"
 assert _res["mlp"]["losses"][-1] < _res["softmax"]["losses"][-1], "the MLP should fit the training data better"
