@@ -6,8 +6,7 @@ also change a cell's flags or points, or its id. nbgrader 0.9.6 stops on such a 
 (a KeyError, a grade cell it does not know), and correct work would score 0. So, before
 grading, every cell whose grade_id the release has gets the release's nbgrader metadata
 (points and flags as the lab defines them); of several cells with one id, the last keeps
-it; every other cell
-loses its nbgrader metadata and runs as the student's own cell. Scores never depend on
+it; every other cell loses its nbgrader metadata and runs as the student's own cell. Scores never depend on
 these flags (nngrade.verdict); this only keeps nbgrader from stopping.
 """
 
