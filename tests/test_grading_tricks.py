@@ -4,7 +4,8 @@ rebound helpers, a Session.send that hides errors in a cell tagged like nngrade'
 forged as passing) or to reach past the sandbox (signals, lowered limits, a daemon that keeps
 changing its pid, reading the solutions, the gradebook and the network, planting traps for
 the grader and the next student); and clumsy ones (pasted test cells, changed nbgrader
-metadata, a written answer whose image lost its attachment); and a poor model whose arrays claim to equal anything. The batch and the checks are in grading_batch.py.
+metadata, a written answer whose image lost its attachment); and a poor model whose arrays
+claim to equal anything. The batch and the checks are in grading_batch.py.
 """
 
 from __future__ import annotations
