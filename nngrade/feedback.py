@@ -27,7 +27,7 @@ from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 
 from .course import Course
-from .sanitize import sanitize_cell, sanitize_notebook
+from .sanitize import sanitize_notebook
 from .status import MEANING, OK, Record
 
 REPORT_TAG = "nngrade-report"
@@ -178,12 +178,8 @@ class SanitizeCells(NbGraderPreprocessor):
     for notebooks autograded before `with_report` did it."""
 
     def preprocess(self, nb: NotebookNode, resources: Any):
-        nb.metadata.pop("widgets", None)
-        return super().preprocess(nb, resources)
-
-    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
-        sanitize_cell(cell)
-        return cell, resources
+        sanitize_notebook(nb)
+        return nb, resources
 
 
 class CollectNotes(NbGraderPreprocessor):

@@ -214,14 +214,14 @@ class Probe:
         return [str(p) for p in found]
 
 
-def canary() -> tuple[str, dict[str, str]]:
-    """A failing test, run after each hidden test as a cell runs (with history, its output
-    unread): code and user_expressions. Its reply must say it failed; a kernel whose error
-    reports were changed (a forged reply, a patched ExecutionResult, ...) says it passed.
-    It looks like a hidden test, so that code that fakes only those cannot spare it."""
+def canary() -> str:
+    """The code of a failing test, run after each hidden test as a cell runs (with history,
+    its output unread). Its reply must say it failed; a kernel whose error reports were
+    changed (a forged reply, a patched ExecutionResult, ...) says it passed. It looks like a
+    hidden test, so that code that fakes only those cannot spare it."""
     a = secrets.randbelow(10**6)
     return (f"### BEGIN HIDDEN TESTS\nassert {a} == {a + 1}, {secrets.token_hex(4)!r}\n"
-            "### END HIDDEN TESTS\n"), {}
+            "### END HIDDEN TESTS\n")
 
 
 def canary_problems(reply: dict | None) -> list[str]:

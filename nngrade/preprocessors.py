@@ -221,7 +221,7 @@ class GuardedExecute(Execute):
         reply = self._silent("", {"probe": self._probe.query()})
         problems = self._probe.problems(reply)
         if when == "after":
-            problems += canary_problems(self._silent(*canary(), like_a_cell=True))
+            problems += canary_problems(self._silent(canary(), like_a_cell=True))
         if problems:
             self._note("integrity", index, when=when, problems=problems)
 

@@ -183,11 +183,11 @@ def test_probe_reports_each_way_to_fake_a_test(kernel):
         assert _run(kernel, code)["status"] == "ok", code
         found = problems()
         assert any(p.startswith(expected) for p in found), (code, "; ".join(found))
-    assert canary_problems(_run(kernel, *canary(), like_a_cell=True)) == []
+    assert canary_problems(_run(kernel, canary(), like_a_cell=True)) == []
     # a reply forged as "ok" (nothing above forged one): the canary, a failing test, passes
     _run(kernel, "from IPython.core.interactiveshell import ExecutionResult\n"
          "ExecutionResult.success = property(lambda self: True)")
-    assert canary_problems(_run(kernel, *canary(), like_a_cell=True)) == [
+    assert canary_problems(_run(kernel, canary(), like_a_cell=True)) == [
         "error reports: a failing check was reported as passing"]
     assert any(p.startswith("class IPython.core.interactiveshell.ExecutionResult: success") for p in problems())
     _run(kernel, f"{probe.name} = lambda: 'all fine'")
